@@ -1,0 +1,190 @@
+"""Playground figures: animated trajectories on the surface, loss and step size against step.
+
+Every builder takes engine results (a Surface, a Sweep) and returns a
+go.Figure; nothing here runs the engine except the cached loss grid.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+
+from charts.style import LOSS_FLOOR, color, rate_label
+from charts.surface import contour_lines, image_uri
+from engine.descent import Sweep
+from engine.grid import loss_grid
+from engine.surfaces import Surface
+
+MAX_FRAMES = 100
+TRAIL = 8  # positions in each animated trail
+FRAME_MS = 70
+
+
+def frame_steps(steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
+    """At most ``max_frames`` step indices from 0 to ``steps``, evenly spread."""
+    return np.unique(np.linspace(0, steps, min(steps + 1, max_frames)).round().astype(int))
+
+
+def visible_end(points: np.ndarray, diverged_at: int | None) -> int:
+    """Number of points of a run worth drawing: all of them, or up to where it diverged."""
+    return len(points) if diverged_at is None else max(1, diverged_at)
+
+
+def last_in_view(points: np.ndarray, bounds) -> int:
+    """Index of the last point inside ``bounds`` (the start always is)."""
+    (x0, x1), (y0, y1) = bounds
+    inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (
+        points[:, 1] <= y1)
+    idx = np.nonzero(inside)[0]
+    return int(idx[-1]) if len(idx) else 0
+
+
+@lru_cache(maxsize=32)
+def surface_background(surface: Surface) -> tuple[str, list, list]:
+    """(PNG data URI, contour xs, contour ys) for a surface; cached per surface."""
+    xs, ys, z = loss_grid(surface)
+    uri = image_uri(z, surface.global_value)
+    lx, ly = contour_lines(xs, ys, z, surface.global_value)
+    return uri, lx, ly
+
+
+def _r(a) -> list:
+    return np.round(np.asarray(a, dtype=np.float64), 4).tolist()
+
+
+def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.ndarray:
+    """The head's last ``TRAIL`` sampled positions at frame ``f`` (padded at the start)."""
+    idx = np.minimum(steps_shown[max(0, f - TRAIL + 1): f + 1], end - 1)
+    idx = np.concatenate([np.full(TRAIL - len(idx), idx[0]), idx])
+    return points[idx]
+
+
+def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 560) -> go.Figure:
+    """The surface (image + contour lines + minima), each rate's path, and an animation.
+
+    Frames move only the heads (a marker with a short trail); the surface and
+    the full paths are sent once.
+    """
+    uri, lx, ly = surface_background(surface)
+    (x0, x1), (y0, y1) = surface.bounds
+    steps = sweep.points.shape[1] - 1
+    shown = frame_steps(steps)
+    data: list[dict] = [
+        dict(type="scatter", x=lx, y=ly, mode="lines", hoverinfo="skip", showlegend=False,
+             line=dict(color="rgba(255,255,255,0.35)", width=1), name="contours"),
+        dict(type="scatter", mode="markers", name="minima", showlegend=True,
+             x=[m.point[0] for m in surface.minima], y=[m.point[1] for m in surface.minima],
+             text=[("global" if m.is_global else "local") + f" minimum, f = {m.value:.4g}"
+                   for m in surface.minima], hoverinfo="text",
+             marker=dict(symbol=["star" if m.is_global else "star-open" for m in surface.minima],
+                         size=14, color="white", line=dict(color="black", width=1))),
+    ]
+    ends = []
+    for i, t in enumerate(sweep):
+        end = visible_end(t.points, t.diverged_at)
+        ends.append(end)
+        data.append(dict(type="scatter", x=_r(t.points[:end, 0]), y=_r(t.points[:end, 1]),
+                         mode="lines", name=rate_label(float(t.lrs[0])) if t.steps else "",
+                         line=dict(color=color(i), width=2), opacity=0.75,
+                         hovertemplate="x=%{x:.3f}, y=%{y:.3f}<extra>" +
+                         rate_label(float(t.lrs[0])) + "</extra>"))
+    markers_x, markers_y, markers_text, markers_color = [], [], [], []
+    for i, t in enumerate(sweep):
+        if t.diverged_at is not None:
+            j = last_in_view(t.points[: ends[i]], surface.bounds)
+            markers_x.append(float(t.points[j, 0]))
+            markers_y.append(float(t.points[j, 1]))
+            markers_text.append(f"diverged at step {t.diverged_at}")
+            markers_color.append(color(i))
+    data.append(dict(type="scatter", x=markers_x, y=markers_y, text=markers_text,
+                     mode="markers+text", textposition="top center", name="diverged",
+                     showlegend=False, textfont=dict(color="white", size=13),
+                     marker=dict(symbol="x-thin", size=18, line=dict(width=3,
+                                                                      color=markers_color))))
+    data.append(dict(type="scatter", x=[surface.start[0]], y=[surface.start[1]], mode="markers",
+                     name="start", marker=dict(symbol="circle", size=10, color="white",
+                                               line=dict(color="black", width=1))))
+    first_head = len(data)
+    sizes = [0] * (TRAIL - 1) + [13]
+    for i, t in enumerate(sweep):
+        tr = _trail(t.points, ends[i], shown, 0)
+        data.append(dict(type="scatter", x=_r(tr[:, 0]), y=_r(tr[:, 1]), mode="lines+markers",
+                         showlegend=False, hoverinfo="skip",
+                         line=dict(color=color(i), width=4),
+                         marker=dict(size=sizes, color=color(i),
+                                     line=dict(color="white", width=1.5))))
+    heads = list(range(first_head, first_head + len(sweep)))
+    frames = []
+    for f, k in enumerate(shown):
+        frame_data = []
+        for i, t in enumerate(sweep):
+            tr = _trail(t.points, ends[i], shown, f)
+            frame_data.append(dict(type="scatter", x=_r(tr[:, 0]), y=_r(tr[:, 1])))
+        frames.append(dict(name=str(int(k)), data=frame_data, traces=heads))
+    play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
+                 mode="immediate")
+    layout = dict(
+        height=height,
+        margin=dict(l=40, r=10, t=30, b=10),
+        xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False, title="x", constrain="domain"),
+        yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, title="y"),
+        images=[dict(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+                     sizing="stretch", layer="below", opacity=1.0)],
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        hovermode="closest",
+        uirevision=surface.name,
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, y=-0.06,
+                          xanchor="left", yanchor="top", pad=dict(t=0, r=10),
+                          buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
+                                   dict(label="❚❚ Pause", method="animate",
+                                        args=[[None], pause])])],
+        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.02, yanchor="top", pad=dict(t=0, b=0),
+                      currentvalue=dict(prefix="step ", visible=True),
+                      steps=[dict(method="animate", label=str(int(k)),
+                                  args=[[str(int(k))], pause]) for k in shown])],
+    )
+    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
+
+
+def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
+    data = []
+    for i, (lr, ys, diverged_at) in enumerate(series):
+        ks = np.arange(len(ys))
+        y = np.maximum(np.asarray(ys, dtype=np.float64), LOSS_FLOOR)
+        data.append(dict(type="scatter", x=ks.tolist(), y=y.tolist(), mode="lines",
+                         name=rate_label(lr), line=dict(color=color(i), width=2)))
+        if diverged_at is not None and len(ys):
+            data.append(dict(type="scatter", x=[int(ks[-1])], y=[float(y[-1])],
+                             mode="markers+text", text=[f"diverged at step {diverged_at}"],
+                             textposition="top left", showlegend=False,
+                             marker=dict(symbol="x", size=11, color=color(i))))
+    layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
+                  margin=dict(l=50, r=10, t=40, b=40),
+                  xaxis=dict(title="step", range=[0, steps]),
+                  yaxis=dict(title=y_title, type="log", exponentformat="power"),
+                  legend=dict(orientation="h", y=-0.25), hovermode="x unified")
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def loss_figure(surface: Surface, sweep: Sweep) -> go.Figure:
+    """Loss minus the surface's lowest loss against step, log y; each run up to divergence."""
+    steps = sweep.points.shape[1] - 1
+    series = []
+    for t in sweep:
+        end = visible_end(t.points, t.diverged_at)
+        series.append((float(t.lrs[0]), t.losses[:end] - surface.global_value, t.diverged_at))
+    return _per_step_figure("Loss against step", "loss − lowest loss", series, steps)
+
+
+def step_size_figure(sweep: Sweep) -> go.Figure:
+    """|x_{k+1} - x_k| against step k, log y; each run up to divergence."""
+    steps = sweep.points.shape[1] - 1
+    series = []
+    for t in sweep:
+        end = visible_end(t.points, t.diverged_at)
+        series.append((float(t.lrs[0]), t.step_sizes[: max(end - 1, 0)], t.diverged_at))
+    return _per_step_figure("Step size against step", "|x(k+1) − x(k)|", series, steps)

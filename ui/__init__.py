@@ -1,0 +1,1 @@
+"""Shared Streamlit widgets, URL state and runtime set-up for the pages."""

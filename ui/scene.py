@@ -1,0 +1,158 @@
+"""A Playground scene as a plain, hashable config, and its round trip through the URL.
+
+Everything here is pure Python (no Streamlit), so it is easy to test: junk in
+a query string becomes the default plus a warning sentence, never an exception.
+
+>>> scene, warnings = scene_from_query({"surface": "ravine", "lr": "0.1,abc", "steps": "5000"})
+>>> scene.surface, scene.rates, scene.steps
+('ravine', (0.1,), 1000)
+>>> len(warnings)
+2
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, replace
+
+from engine import surfaces
+
+RATE_MIN, RATE_MAX = 1e-4, 10.0
+STEPS_MIN, STEPS_MAX = 10, 1000
+MOMENTUM_MAX = 0.99
+MAX_RATES = 4
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    label: str
+    lo: float
+    hi: float
+    default: float
+    help: str = ""
+
+
+# The parameters a user may set for each surface (others have none).
+SURFACE_PARAMS: dict[str, tuple[Param, ...]] = {
+    "quadratic": (
+        Param("a", "curvature a (x)", 0.1, 100.0, 1.0, "f = ½(a·x² + b·y²)"),
+        Param("b", "curvature b (y)", 0.1, 100.0, 10.0, "condition number = max/min"),
+    ),
+    "ravine": (
+        Param("condition", "condition number", 1.0, 200.0, 25.0, "steep/flat curvature ratio"),
+        Param("angle", "rotation (degrees)", -90.0, 90.0, 30.0),
+    ),
+    "rosenbrock": (
+        Param("a", "a (minimum at (a, a²))", 0.2, 1.5, 1.0),
+        Param("b", "valley steepness b", 1.0, 200.0, 100.0),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scene:
+    surface: str = "quadratic"
+    params: tuple[tuple[str, float], ...] = (("a", 1.0), ("b", 10.0))
+    rates: tuple[float, ...] = (0.01, 0.1, 0.19)
+    steps: int = 100
+    start: tuple[float, float] | None = None  # None: the surface's own start
+    momentum: float = 0.0
+
+    def build_surface(self) -> surfaces.Surface:
+        return surfaces.get(self.surface, **dict(self.params))
+
+
+def default_params(name: str) -> tuple[tuple[str, float], ...]:
+    return tuple((p.key, p.default) for p in SURFACE_PARAMS.get(name, ()))
+
+
+def fmt(x: float) -> str:
+    """Short, exact-enough text for a number in a URL or a label."""
+    return f"{x:.6g}"
+
+
+def _number(raw: str, name: str, lo: float, hi: float, default, warnings: list[str]):
+    shown = html.escape(str(raw)[:40])
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        warnings.append(f"`{name}={shown}` is not a number; using {fmt(default)}.")
+        return default
+    if not math.isfinite(value):
+        warnings.append(f"`{name}={shown}` is not a finite number; using {fmt(default)}.")
+        return default
+    if value < lo or value > hi:
+        clamped = min(max(value, lo), hi)
+        warnings.append(f"`{name}={shown}` is outside {fmt(lo)} to {fmt(hi)}; "
+                        f"using {fmt(clamped)}.")
+        return clamped
+    return value
+
+
+def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
+    """Parse query parameters into a valid Scene; every problem becomes a warning sentence."""
+    warnings: list[str] = []
+    base = Scene()
+    name = query.get("surface", base.surface)
+    if name not in surfaces.names():
+        warnings.append(f"Unknown surface `{html.escape(str(name)[:40])}`; using "
+                        f"`{base.surface}`. Choose one of: {', '.join(surfaces.names())}.")
+        name = base.surface
+    params = tuple(
+        (p.key, _number(query[p.key], p.key, p.lo, p.hi, p.default, warnings)
+         if p.key in query else p.default)
+        for p in SURFACE_PARAMS.get(name, ())
+    )
+    rates = base.rates
+    if "lr" in query:
+        parts = [s for s in str(query["lr"]).split(",") if s.strip()][: MAX_RATES + 1]
+        if len(parts) > MAX_RATES:
+            warnings.append(f"At most {MAX_RATES} learning rates; keeping the first {MAX_RATES}.")
+            parts = parts[:MAX_RATES]
+        good = []
+        for s in parts:
+            before = len(warnings)
+            value = _number(s.strip(), "lr", RATE_MIN, RATE_MAX, None, warnings)
+            if value is not None:
+                good.append(value)
+            elif len(warnings) > before:
+                warnings[-1] = warnings[-1].replace("using None", "dropping it")
+        if good:
+            rates = tuple(good)
+        else:
+            warnings.append(f"No usable learning rate in the link; using {', '.join(map(fmt, rates))}.")
+    steps = base.steps
+    if "steps" in query:
+        steps = int(round(_number(query["steps"], "steps", STEPS_MIN, STEPS_MAX, base.steps,
+                                  warnings)))
+    momentum = base.momentum
+    if "momentum" in query:
+        momentum = _number(query["momentum"], "momentum", 0.0, MOMENTUM_MAX, 0.0, warnings)
+    start = None
+    if "x0" in query or "y0" in query:
+        surface = surfaces.get(name, **dict(params))
+        (x0, x1), (y0, y1) = surface.bounds
+        sx = _number(query.get("x0", surface.start[0]), "x0", x0, x1, surface.start[0], warnings)
+        sy = _number(query.get("y0", surface.start[1]), "y0", y0, y1, surface.start[1], warnings)
+        start = (sx, sy)
+    return Scene(name, params, rates, steps, start, momentum), warnings
+
+
+def scene_to_query(scene: Scene) -> dict[str, str]:
+    """The query parameters that restore ``scene`` exactly."""
+    q = {"surface": scene.surface}
+    q.update({k: fmt(v) for k, v in scene.params})
+    q["lr"] = ",".join(fmt(r) for r in scene.rates)
+    q["steps"] = str(scene.steps)
+    if scene.start is not None:
+        q["x0"], q["y0"] = fmt(scene.start[0]), fmt(scene.start[1])
+    if scene.momentum:
+        q["momentum"] = fmt(scene.momentum)
+    return q
+
+
+def with_surface(scene: Scene, name: str) -> Scene:
+    """The same scene on another surface, with that surface's default parameters and start."""
+    return replace(scene, surface=name, params=default_params(name), start=None)

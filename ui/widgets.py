@@ -1,0 +1,61 @@
+"""Shared widgets: a log-scale learning-rate slider with an exact number beside it, and badges."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui.scene import RATE_MAX, RATE_MIN
+
+# 20 stops per decade from 1e-4 to 10, rounded to 3 significant digits.
+RATE_STOPS: tuple[float, ...] = tuple(
+    float(f"{v:.3g}") for v in np.logspace(np.log10(RATE_MIN), np.log10(RATE_MAX), 101))
+
+REGIME_COLORS = {
+    "converged": "green",
+    "oscillating": "orange",
+    "slow": "blue",
+    "diverged": "red",
+    "local minimum": "violet",
+}
+
+
+def nearest_stop(value: float) -> float:
+    """The slider stop closest to ``value`` on a log scale."""
+    logs = np.log10(RATE_STOPS)
+    return RATE_STOPS[int(np.argmin(np.abs(logs - np.log10(max(value, RATE_MIN)))))]
+
+
+def _slider_moved(i: int) -> None:
+    st.session_state[f"lr_num_{i}"] = st.session_state[f"lr_sl_{i}"]
+
+
+def _number_typed(i: int) -> None:
+    st.session_state[f"lr_sl_{i}"] = nearest_stop(st.session_state[f"lr_num_{i}"])
+
+
+def set_rate(i: int, value: float) -> None:
+    """Put rate ``i`` into both widgets' state (call before they are drawn, or in a callback)."""
+    st.session_state[f"lr_num_{i}"] = float(value)
+    st.session_state[f"lr_sl_{i}"] = nearest_stop(value)
+
+
+def rate_input(i: int) -> float:
+    """Rate ``i``: a log slider (1e-4 to 10) and an exact number entry kept in step."""
+    if f"lr_num_{i}" not in st.session_state:
+        set_rate(i, 0.1)
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        st.select_slider(f"Rate {i + 1}", options=RATE_STOPS,
+                         key=f"lr_sl_{i}", on_change=_slider_moved, args=(i,),
+                         format_func=lambda v: f"{v:g}",
+                         help="Learning rate on a log scale, 1e-4 to 10.")
+    with right:
+        st.number_input("exact", min_value=RATE_MIN, max_value=RATE_MAX, key=f"lr_num_{i}",
+                        on_change=_number_typed, args=(i,), format="%.4g", step=None,
+                        label_visibility="collapsed")
+    return float(st.session_state[f"lr_num_{i}"])
+
+
+def regime_badge(regime: str, label: str = "") -> None:
+    st.badge(f"{label}{regime}", color=REGIME_COLORS.get(regime, "gray"))
