@@ -89,10 +89,9 @@ def diagnose(surface: Surface, trajectory: Trajectory, tol: float | None = None)
     minimum = surface.minima[nearest]
     final_distance = float(dists[-1, nearest])
     outside = np.nonzero(dists[:, nearest] >= tol)[0]
-    if final_distance >= tol:
-        steps_to_converge = None
-    else:
-        steps_to_converge = 0 if len(outside) == 0 else int(outside[-1] + 1)
+    steps_to_converge = None
+    if final_distance < tol:
+        steps_to_converge = int(outside[-1] + 1) if len(outside) else 0
     overshoots, pairs = count_overshoots(points, tol / 1000)
 
     if trajectory.diverged_at is not None or is_blowing_up(trajectory.losses):

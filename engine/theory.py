@@ -76,7 +76,10 @@ class QuadraticTheory:
         return 2.0 * (1.0 + momentum) / self.L
 
     def best_momentum(self) -> tuple[float, float]:
-        """(lr, beta) of the fastest heavy ball: 4/(sqrt L + sqrt mu)^2, ((sqrt L - sqrt mu)/(sqrt L + sqrt mu))^2."""
+        """(lr, beta) of the fastest heavy ball.
+
+        lr = 4 / (sqrt L + sqrt mu)^2, beta = ((sqrt L - sqrt mu) / (sqrt L + sqrt mu))^2.
+        """
         sl, sm = math.sqrt(self.L), math.sqrt(self.mu)
         return 4.0 / (sl + sm) ** 2, ((sl - sm) / (sl + sm)) ** 2
 

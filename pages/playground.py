@@ -7,7 +7,7 @@ import streamlit as st
 
 from charts.playground import loss_figure, step_size_figure, trajectory_figure
 from charts.style import rate_label
-from engine import descent, surfaces, theory
+from engine import descent, theory
 from engine.diagnose import default_tol, diagnose
 from ui import playground_state as state
 from ui.presets import presets

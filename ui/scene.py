@@ -74,14 +74,16 @@ def fmt(x: float) -> str:
 
 
 def _number(raw: str, name: str, lo: float, hi: float, default, warnings: list[str]):
+    """``raw`` as a float clamped to [lo, hi]; junk gives ``default`` (None: drop it) and a warning."""
     shown = html.escape(str(raw)[:40])
+    instead = "dropping it" if default is None else f"using {fmt(default)}"
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        warnings.append(f"`{name}={shown}` is not a number; using {fmt(default)}.")
+        warnings.append(f"`{name}={shown}` is not a number; {instead}.")
         return default
     if not math.isfinite(value):
-        warnings.append(f"`{name}={shown}` is not a finite number; using {fmt(default)}.")
+        warnings.append(f"`{name}={shown}` is not a finite number; {instead}.")
         return default
     if value < lo or value > hi:
         clamped = min(max(value, lo), hi)
@@ -111,14 +113,8 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         if len(parts) > MAX_RATES:
             warnings.append(f"At most {MAX_RATES} learning rates; keeping the first {MAX_RATES}.")
             parts = parts[:MAX_RATES]
-        good = []
-        for s in parts:
-            before = len(warnings)
-            value = _number(s.strip(), "lr", RATE_MIN, RATE_MAX, None, warnings)
-            if value is not None:
-                good.append(value)
-            elif len(warnings) > before:
-                warnings[-1] = warnings[-1].replace("using None", "dropping it")
+        good = [_number(s.strip(), "lr", RATE_MIN, RATE_MAX, None, warnings) for s in parts]
+        good = [v for v in good if v is not None]
         if good:
             rates = tuple(good)
         else:
