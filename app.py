@@ -1,13 +1,20 @@
 """Learning Rate Lab: the one entry point. It only routes to the pages.
 
-Page files are named ``*_page.py`` on purpose: Streamlit 1.67 falls back to its
-old pages/-folder navigation when a URL path equals a file name in pages/.
+The page modules live in app_pages/, not pages/: Streamlit 1.67 still treats a
+folder named pages/ as its old automatic navigation, which shows a wrong menu and
+a "Page not found" dialog on a process's first visit to a deep link.
 """
 
 import streamlit as st
 
+from ui.lesson_pages import lesson_pages
+
 st.set_page_config(page_title="Learning Rate Lab", page_icon="📉", layout="wide")
-st.navigation([
-    st.Page("pages/home_page.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/playground_page.py", title="Playground", icon="🎛️", url_path="playground"),
-]).run()
+st.navigation({
+    "Learning Rate Lab": [
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", url_path="playground"),
+    ],
+    "Course": [st.Page("app_pages/lessons.py", title="Lessons", icon=":material/list:", url_path="lessons"),
+               *lesson_pages()],
+}).run()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax.numpy as jnp
 
@@ -74,16 +75,16 @@ class Surface:
         return self.family is _quadratic_loss
 
 
+def _bound_loss(family, params, xy):
+    return family(xy, params)
+
+
 def _make(name, title, family, params, bounds, start, minima, description) -> Surface:
     p = jnp.asarray(params, dtype=jnp.float32)
-
-    def loss(xy):
-        return family(xy, p)
-
     return Surface(
         name=name,
         title=title,
-        loss=loss,
+        loss=partial(_bound_loss, family, p),  # a partial (not a closure) so a Surface pickles
         bounds=bounds,
         start=start,
         minima=tuple(minima),

@@ -14,7 +14,7 @@ def playground(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.switch_page("pages/playground_page.py")
+    at.switch_page("app_pages/playground.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

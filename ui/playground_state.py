@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import surfaces
+from engine import schedules, surfaces
 from ui.scene import (
     MAX_RATES,
     MOMENTUM_MAX,
@@ -39,6 +39,7 @@ def load_scene(scene: Scene) -> None:
     start = scene.start if scene.start is not None else surface.start
     ss["x0"], ss["y0"] = float(start[0]), float(start[1])
     ss["momentum"] = float(scene.momentum)
+    ss["schedule"] = scene.schedule
 
 
 def load_from_url_once() -> None:
@@ -88,8 +89,10 @@ def controls() -> Scene:
     sy = c2.number_input("start y", float(y0), float(y1), key="y0", format="%.3f", step=0.1)
     momentum = st.slider("Momentum β (0 = plain gradient descent)", 0.0, MOMENTUM_MAX,
                          key="momentum", step=0.01)
+    schedule = st.selectbox("Schedule (each rate is its peak)", schedules.NAMES, key="schedule",
+                            format_func=schedules.TITLES.get)
     start = None if (sx, sy) == tuple(map(float, surface.start)) else (float(sx), float(sy))
-    return Scene(name, tuple(params), rates, steps, start, float(momentum))
+    return Scene(name, tuple(params), rates, steps, start, float(momentum), schedule)
 
 
 def write_to_url(scene: Scene) -> None:

@@ -16,7 +16,7 @@ import html
 import math
 from dataclasses import dataclass, replace
 
-from engine import surfaces
+from engine import schedules, surfaces
 
 RATE_MIN, RATE_MAX = 1e-4, 10.0
 STEPS_MIN, STEPS_MAX = 10, 1000
@@ -59,6 +59,7 @@ class Scene:
     steps: int = 100
     start: tuple[float, float] | None = None  # None: the surface's own start
     momentum: float = 0.0
+    schedule: str = "constant"  # every rate follows this schedule shape (engine.schedules)
 
     def build_surface(self) -> surfaces.Surface:
         return surfaces.get(self.surface, **dict(self.params))
@@ -126,6 +127,11 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
     momentum = base.momentum
     if "momentum" in query:
         momentum = _number(query["momentum"], "momentum", 0.0, MOMENTUM_MAX, 0.0, warnings)
+    schedule = str(query.get("schedule", "constant"))
+    if schedule not in schedules.NAMES:
+        warnings.append(f"Unknown schedule `{html.escape(schedule[:40])}`; using constant. "
+                        f"Choose one of: {', '.join(schedules.NAMES)}.")
+        schedule = "constant"
     start = None
     if "x0" in query or "y0" in query:
         surface = surfaces.get(name, **dict(params))
@@ -133,7 +139,7 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         sx = _number(query.get("x0", surface.start[0]), "x0", x0, x1, surface.start[0], warnings)
         sy = _number(query.get("y0", surface.start[1]), "y0", y0, y1, surface.start[1], warnings)
         start = (sx, sy)
-    return Scene(name, params, rates, steps, start, momentum), warnings
+    return Scene(name, params, rates, steps, start, momentum, schedule), warnings
 
 
 def scene_to_query(scene: Scene) -> dict[str, str]:
@@ -146,9 +152,23 @@ def scene_to_query(scene: Scene) -> dict[str, str]:
         q["x0"], q["y0"] = fmt(scene.start[0]), fmt(scene.start[1])
     if scene.momentum:
         q["momentum"] = fmt(scene.momentum)
+    if scene.schedule != "constant":
+        q["schedule"] = scene.schedule
     return q
 
 
 def with_surface(scene: Scene, name: str) -> Scene:
     """The same scene on another surface, with that surface's default parameters and start."""
     return replace(scene, surface=name, params=default_params(name), start=None)
+
+
+def run_scene(scene: Scene):
+    """Engine results for a scene: (surface, sweep, one diagnosis per rate). Pure; pages cache it."""
+    from engine import descent
+    from engine.diagnose import diagnose
+
+    surface = scene.build_surface()
+    rates = [r if scene.schedule == "constant" else schedules.make(scene.schedule, r, scene.steps)
+             for r in scene.rates]
+    sweep = descent.sweep(surface, rates, scene.steps, start=scene.start, momentum=scene.momentum)
+    return surface, sweep, [diagnose(surface, t) for t in sweep]

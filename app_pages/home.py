@@ -8,5 +8,5 @@ st.markdown(
     "training crawls or settles in the nearest dip, too large and it overshoots, oscillates or "
     "blows up. Here you change the rate yourself and watch each of those happen on real runs."
 )
-st.page_link("pages/playground_page.py", label="Playground: pick a surface and up to four rates, "
-             "and watch gradient descent run", icon="🎛️")
+st.page_link("app_pages/playground.py", label="Playground: pick a surface and up to four rates, "
+             "and watch gradient descent run", icon=":material/tune:")

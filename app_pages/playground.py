@@ -7,22 +7,19 @@ import streamlit as st
 
 from charts.playground import loss_figure, step_size_figure, trajectory_figure
 from charts.style import rate_label
-from engine import descent, theory
-from engine.diagnose import default_tol, diagnose
+from engine import theory
+from engine.diagnose import default_tol
 from ui import playground_state as state
 from ui.presets import presets
 from ui.runtime import warm_up
-from ui.scene import Scene
+from ui.scene import Scene, run_scene
 from ui.widgets import regime_badge
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def run_scene(scene: Scene):
-    """Engine results for a scene: the sweep and one diagnosis per rate."""
-    surface = scene.build_surface()
-    sweep = descent.sweep(surface, scene.rates, scene.steps, start=scene.start,
-                          momentum=scene.momentum)
-    return sweep, [diagnose(surface, t) for t in sweep]
+def cached_run(scene: Scene):
+    """The scene's sweep and diagnoses, cached per scene."""
+    return run_scene(scene)[1:]
 
 
 state.load_from_url_once()
@@ -30,13 +27,13 @@ with st.sidebar:
     scene = state.controls()
 warm_up(scene.surface)
 surface = scene.build_surface()
-sweep, diagnoses = run_scene(scene)
+sweep, diagnoses = cached_run(scene)
 state.write_to_url(scene)
 
 st.title("Playground")
 st.caption(surface.description)
 for warning in st.session_state.get("url_warnings", []):
-    st.warning(warning, icon="⚠️")
+    st.warning(warning, icon=":material/warning:")
 
 st.write("**Show me:**")
 for col, (name, preset) in zip(st.columns(5), presets().items(), strict=True):

@@ -1,0 +1,33 @@
+"""One Streamlit page per lesson file, built from lessons/*.md."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lessons.loader import LESSON_DIR, load, load_all
+
+
+def _page_function(path: str, name: str):
+    def show() -> None:
+        from ui.lesson_view import render_lesson
+
+        render_lesson(load(path))
+
+    show.__name__ = show.__qualname__ = name
+    return show
+
+
+@st.cache_resource(show_spinner=False)
+def _lesson_index() -> list[tuple[str, str, int, str]]:
+    return [(lesson.path, lesson.slug, lesson.order, lesson.title) for lesson in load_all(LESSON_DIR)]
+
+
+def lesson_pages() -> list:
+    """st.Page objects for every lesson, in course order (the FAQ last)."""
+    pages = []
+    for path, slug, order, title in _lesson_index():
+        label = title if order >= 99 else f"{order}. {title}"
+        icon = ":material/help:" if order >= 99 else ":material/school:"
+        pages.append(st.Page(_page_function(path, "lesson_" + slug.replace("-", "_")),
+                             title=label, url_path=slug, icon=icon))
+    return pages
