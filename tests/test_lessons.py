@@ -142,3 +142,12 @@ def test_malformed_lesson_page_shows_the_error_not_a_traceback():
     at = lesson_app(load(FIXTURES / "malformed.md"))
     assert not at.exception
     assert any("malformed.md, line 8" in e.value for e in at.error)
+
+
+def test_the_documented_example_is_a_valid_lesson_whose_claims_hold():
+    readme = (Path(__file__).resolve().parents[1] / "lessons" / "README.md").read_text()
+    example = readme.split("````markdown\n", 1)[1].split("````", 1)[0]
+    lesson = parse_text(example, "example.md")
+    assert lesson.errors == []
+    assert len(lesson.blocks(Experiment)) == 1 and lesson.blocks(Quiz)
+    assert check_lesson(lesson) == []
