@@ -88,7 +88,7 @@ def test_junk_url_gives_warnings_and_defaults_not_tracebacks():
                      "momentum": "7", "x0": "zz"})
     text = " ".join(w.value for w in at.warning)
     assert "Unknown surface" in text and "not a number" in text and "outside" in text
-    assert "<b>" not in text
+    assert "`<b>evil</b>`" in text  # verbatim inside a code span, never rendered as HTML
     assert at.selectbox(key="surface").value == "quadratic"
     assert at.slider(key="steps").value == 1000
     assert at.slider(key="momentum").value == 0.99

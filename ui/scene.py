@@ -12,7 +12,6 @@ a query string becomes the default plus a warning sentence, never an exception.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, replace
 
@@ -74,9 +73,14 @@ def fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _literal(raw) -> str:
+    """User text for a warning: cut short and safe inside a Markdown code span (shown verbatim)."""
+    return str(raw)[:40].replace("`", "'").replace("\n", " ")
+
+
 def _number(raw: str, name: str, lo: float, hi: float, default, warnings: list[str]):
     """``raw`` as a float clamped to [lo, hi]; junk gives ``default`` (None: drop it) and a warning."""
-    shown = html.escape(str(raw)[:40])
+    shown = _literal(raw)
     instead = "dropping it" if default is None else f"using {fmt(default)}"
     try:
         value = float(raw)
@@ -100,7 +104,7 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
     base = Scene()
     name = query.get("surface", base.surface)
     if name not in surfaces.names():
-        warnings.append(f"Unknown surface `{html.escape(str(name)[:40])}`; using "
+        warnings.append(f"Unknown surface `{_literal(name)}`; using "
                         f"`{base.surface}`. Choose one of: {', '.join(surfaces.names())}.")
         name = base.surface
     params = tuple(
@@ -129,7 +133,7 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         momentum = _number(query["momentum"], "momentum", 0.0, MOMENTUM_MAX, 0.0, warnings)
     schedule = str(query.get("schedule", "constant"))
     if schedule not in schedules.NAMES:
-        warnings.append(f"Unknown schedule `{html.escape(schedule[:40])}`; using constant. "
+        warnings.append(f"Unknown schedule `{_literal(schedule)}`; using constant. "
                         f"Choose one of: {', '.join(schedules.NAMES)}.")
         schedule = "constant"
     start = None
