@@ -7,11 +7,13 @@ The update is optax's ``sgd(lr, momentum=beta)`` written out (heavy ball)::
 
 With beta = 0 this is plain gradient descent, x_{k+1} = x_k - lr_k * g_k.
 
-One jitted ``lax.scan`` does all the steps, vmapped over the rates. Rates,
-schedules' values, the start point, momentum and the step count are traced
-arguments; only array shapes are static, and those come from a few fixed
-buckets (rates padded to 4, 16, 64, ...; steps to 100, 250, 500 or 1,000), so a
-slider change never recompiles.
+One jitted ``lax.scan`` does all the steps for all the rates at once (the
+points are held as a (2, n) array, so each step is one batched
+value-and-gradient evaluation). Rates, schedules' values, the start point,
+momentum and the step count are traced arguments; only array shapes are
+static, and those come from a few fixed buckets (rates padded to 4, 16, 64,
+...; up to 16 rates always compile for 1,000 steps, larger sweeps for 100, 250,
+500 or 1,000), so a slider change never recompiles.
 
 A run is frozen at the first step whose loss is non-finite or whose point
 leaves the divergence box (``DIVERGENCE_FACTOR`` times the surface's extent
@@ -162,47 +164,56 @@ def _check(steps: int, momentum: float) -> None:
 
 @partial(jax.jit, static_argnames=("family",))
 def _descend(family, params, lrs, start, momentum, n_steps, center, half_box):
-    """Scan heavy-ball GD for each row of ``lrs`` (n, S); returns time-major arrays.
+    """Heavy-ball GD for every rate at once, points held as (2, n) so the loss is evaluated batched.
 
-    points (S+1, n, 2), losses (S+1, n), diverged_at (n,) (-1 where none).
+    lrs: (S, n) rate per step and run. Returns time-major arrays:
+    points (S+1, 2, n), losses (S+1, n), diverged_at (n,) (-1 where none).
+    One value-and-gradient evaluation per step: the new point's loss (for
+    the divergence check) and its gradient (for the next step) come together.
     """
     _traces["count"] += 1
+    n = lrs.shape[1]
 
-    def loss(xy):
-        return family(xy, params)
+    def losses_and_sum(xy):
+        f = family(xy, params)
+        return f.sum(), f
 
-    value_and_grad = jax.value_and_grad(loss)
-    f0 = loss(start)
+    value_and_grad = jax.value_and_grad(losses_and_sum, has_aux=True)
+    x0 = jnp.broadcast_to(start[:, None], (2, n))
+    (_, f0), g0 = value_and_grad(x0)
 
-    def one_rate(rates):
-        def step(carry, inputs):
-            x, v, f, dead_at = carry
-            k, lr = inputs
-            _, g = value_and_grad(x)
-            v_new = g + momentum * v
-            x_new = x - lr * v_new
-            f_new = loss(x_new)
-            bad = (
-                ~jnp.isfinite(f_new)
-                | ~jnp.all(jnp.isfinite(x_new))
-                | jnp.any(jnp.abs(x_new - center) > half_box)
-            )
-            live = (dead_at < 0) & (k < n_steps)
-            dead_at = jnp.where(live & bad, k + 1, dead_at)
-            move = live & ~bad
-            x = jnp.where(move, x_new, x)
-            v = jnp.where(move, v_new, v)
-            f = jnp.where(move, f_new, f)
-            return (x, v, f, dead_at), (x, f)
+    def step(carry, inputs):
+        x, v, f, g, dead_at = carry
+        k, lr = inputs
+        v_new = g + momentum * v
+        x_new = x - lr[None, :] * v_new
+        (_, f_new), g_new = value_and_grad(x_new)
+        bad = (
+            ~jnp.isfinite(f_new)
+            | ~jnp.all(jnp.isfinite(x_new), axis=0)
+            | jnp.any(jnp.abs(x_new - center[:, None]) > half_box, axis=0)
+        )
+        live = (dead_at < 0) & (k < n_steps)
+        dead_at = jnp.where(live & bad, k + 1, dead_at)
+        move = (live & ~bad)[None, :]
+        x = jnp.where(move, x_new, x)
+        v = jnp.where(move, v_new, v)
+        g = jnp.where(move, g_new, g)
+        f = jnp.where(move[0], f_new, f)
+        return (x, v, f, g, dead_at), (x, f)
 
-        carry0 = (start, jnp.zeros_like(start), f0, jnp.int32(-1))
-        ks = jnp.arange(rates.shape[0], dtype=jnp.int32)
-        (_, _, _, dead_at), (xs, fs) = jax.lax.scan(step, carry0, (ks, rates))
-        xs = jnp.concatenate([start[None], xs])
-        fs = jnp.concatenate([f0[None], fs])
-        return xs, fs, dead_at
+    carry0 = (x0, jnp.zeros_like(x0), f0, g0, jnp.full((n,), -1, jnp.int32))
+    ks = jnp.arange(lrs.shape[0], dtype=jnp.int32)
+    (_, _, _, _, dead_at), (xs, fs) = jax.lax.scan(step, carry0, (ks, lrs))
+    return jnp.concatenate([x0[None], xs]), jnp.concatenate([f0[None], fs]), dead_at
 
-    return jax.vmap(one_rate, out_axes=(1, 1, 0))(lrs)
+
+def _sweep_length(steps: int, n_bucket: int) -> int:
+    """Compiled length: small sweeps (the pages' 1 to 16 rates) always use MAX_STEPS, so any
+    step count up to 1,000 shares one compile; large sweeps use the smallest step bucket."""
+    if n_bucket <= 16 and steps <= MAX_STEPS:
+        return MAX_STEPS
+    return step_bucket(steps)
 
 
 def sweep(
@@ -212,7 +223,7 @@ def sweep(
     start=None,
     momentum: float = 0.0,
 ) -> Sweep:
-    """Run gradient descent once per rate in ``lrs``, in one vmapped, jitted call.
+    """Run gradient descent once per rate in ``lrs``, in one jitted call batched over the rates.
 
     Each rate is a number or a schedule ``step -> rate``. Returns a
     :class:`Sweep` of ``len(lrs)`` trajectories of ``steps`` steps each.
@@ -227,27 +238,32 @@ def sweep(
     if not lrs:
         raise ValueError("sweep needs at least one learning rate.")
     n = len(lrs)
-    s_b, n_b = step_bucket(steps), rate_bucket(n)
-    table = np.zeros((n_b, s_b), dtype=np.float32)
-    for i, lr in enumerate(lrs):
-        table[i, :steps] = rate_table(lr, steps)
+    n_b = rate_bucket(n)
+    s_b = _sweep_length(steps, n_b)
+    table = np.zeros((s_b, n_b), dtype=np.float32)
+    if any(callable(lr) for lr in lrs):
+        for i, lr in enumerate(lrs):
+            table[:steps, i] = rate_table(lr, steps)
+    else:
+        for lr in lrs:
+            _check_rate(lr)
+        table[:steps, :n] = np.asarray(lrs, dtype=np.float32)[None, :]
     x0 = np.asarray(surface.start if start is None else start, dtype=np.float32)
     if x0.shape != (2,) or not np.all(np.isfinite(x0)):
         raise ValueError(f"start must be two finite numbers, got {start!r}.")
-    half_box = DIVERGENCE_FACTOR * surface.extent
     points, losses, dead = _descend(
         surface.family,
-        jnp.asarray(surface.params, dtype=jnp.float32),
+        np.asarray(surface.params, dtype=np.float32),
         table,
         x0,
-        jnp.float32(momentum),
-        jnp.int32(steps),
-        jnp.asarray(surface.center, dtype=jnp.float32),
-        jnp.float32(half_box),
+        np.float32(momentum),
+        np.int32(steps),
+        np.asarray(surface.center, dtype=np.float32),
+        np.float32(DIVERGENCE_FACTOR * surface.extent),
     )
-    points = np.asarray(points)[: steps + 1, :n].swapaxes(0, 1)
+    points = np.asarray(points)[: steps + 1, :, :n].transpose(2, 0, 1)
     losses = np.asarray(losses)[: steps + 1, :n].T
-    return Sweep(points, losses, table[:n, :steps], np.asarray(dead)[:n])
+    return Sweep(points, losses, table[:steps, :n].T, np.asarray(dead)[:n])
 
 
 def run(surface: Surface, lr: Rate, steps: int, start=None, momentum: float = 0.0) -> Trajectory:
