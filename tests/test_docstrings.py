@@ -1,0 +1,18 @@
+"""The `>>>` examples in the engine's and helpers' docstrings are true."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theory",
+           "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "ui.scene",
+           "ui.presets", "ui.progress", "lessons.loader"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0 or name in ("engine.grid",)
