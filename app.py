@@ -15,6 +15,14 @@ st.navigation({
         st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", url_path="playground"),
     ],
+    "Find a good rate": [
+        st.Page("app_pages/schedules.py", title="Schedules", icon=":material/schedule:",
+                url_path="schedules"),
+        st.Page("app_pages/grid_search.py", title="Grid search", icon=":material/grid_on:",
+                url_path="grid-search"),
+        st.Page("app_pages/lr_finder.py", title="LR range test", icon=":material/search:",
+                url_path="lr-finder"),
+    ],
     "Course": [st.Page("app_pages/lessons.py", title="Lessons", icon=":material/list:", url_path="lessons"),
                *lesson_pages()],
 }).run()

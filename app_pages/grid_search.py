@@ -1,0 +1,159 @@
+"""Grid search: many rates on a log grid, run at once; the best one picked and explained."""
+
+import numpy as np
+import streamlit as st
+
+from charts.playground import trajectory_figure
+from charts.tuning import grid_figure, loss_curves_figure
+from engine import data, descent, grid_search, surfaces
+from ui.runtime import setup_jax, warm_up
+
+SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
+NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def surface_grid(name: str, lo: float, hi: float, n: int, steps: int, criterion: str):
+    return grid_search.on_surface(surfaces.get(name), lo, hi, n, steps, criterion=criterion)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def network_grid(dataset: str, lo: float, hi: float, n: int, steps: int, seeds: int):
+    return grid_search.on_network(dataset, lo, hi, n, steps, seeds=tuple(range(seeds)), batch_size=64)
+
+
+st.title("Grid search")
+st.caption("Try many rates at once, spaced evenly on a log scale, and keep the one that did best "
+           "within the same budget of steps.")
+
+with st.sidebar:
+    target = st.radio("Run on", ["surface", "network"], horizontal=True, key="grid_target")
+    d = SURFACE_DEFAULTS if target == "surface" else NETWORK_DEFAULTS
+    if target == "surface":
+        where = st.selectbox("Surface", surfaces.names(), key="grid_surface",
+                             format_func=lambda n: surfaces.get(n).title)
+        criterion = st.radio("Best means", grid_search.CRITERIA, key="grid_criterion")
+        cap = grid_search.MAX_RATES
+    else:
+        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES, key="grid_data")
+        criterion = "final loss"
+        cap = grid_search.MAX_NETWORK_RATES
+    lo = st.number_input("Smallest rate", value=d["lo"], format="%.4g", step=None, key=f"grid_lo_{target}")
+    hi = st.number_input("Largest rate", value=d["hi"], format="%.4g", step=None, key=f"grid_hi_{target}")
+    n = st.number_input(f"Rates in the grid (up to {cap})", min_value=0, max_value=cap, value=d["n"],
+                        key=f"grid_n_{target}")
+    steps = st.number_input("Steps per run", min_value=0, max_value=1000, value=d["steps"], step=50,
+                            key=f"grid_steps_{target}")
+    seeds = 1
+    if target == "network":
+        seeds = st.number_input("Seeds (initial weights and batch order)", min_value=0,
+                                max_value=grid_search.MAX_SEEDS, value=d["seeds"], key="grid_seeds")
+
+problems = []
+if not (lo > 0 and hi > 0):
+    problems.append(f"Rates must be positive. Using {d['lo']:g} to {d['hi']:g}.")
+    lo, hi = d["lo"], d["hi"]
+elif lo >= hi:
+    problems.append(f"The smallest rate ({lo:g}) must be below the largest ({hi:g}). "
+                    f"Using {d['lo']:g} to {d['hi']:g}.")
+    lo, hi = d["lo"], d["hi"]
+if n < 2:
+    problems.append(f"A grid needs at least 2 rates. Using {d['n']}.")
+    n = d["n"]
+if steps < 1:
+    problems.append(f"A run needs at least one step. Using {d['steps']}.")
+    steps = d["steps"]
+if seeds < 1:
+    problems.append(f"The network needs at least one seed. Using {d.get('seeds', 1)}.")
+    seeds = d.get("seeds", 1)
+for p in problems:
+    st.warning(p, icon=":material/warning:")
+lo, hi, n, steps, seeds = float(lo), float(hi), int(n), int(steps), int(seeds)
+
+if target == "surface":
+    warm_up(where)
+    surface = surfaces.get(where)
+    g = surface_grid(where, lo, hi, n, steps, criterion)
+    final, y_title = g.final_loss, "final loss above the minimum"
+    markers = {}
+    if g.stable_below is not None:
+        markers = {"2/L (diverges above)": g.stable_below, "2/(L+μ) (theory's best)": g.theory_best}
+else:
+    setup_jax()
+    with st.spinner(f"Training the {where} network at {n} rates × {seeds} seed(s) for {steps} steps "
+                    "(one vmapped call per seed; the first call of a shape also compiles)…"):
+        g = network_grid(where, lo, hi, n, steps, seeds)
+    final, y_title, markers = g.final_loss, "final training loss", {}
+
+# The rate shown below: the best, or one the user picks (slider, or a click on the chart).
+options = list(range(n))
+default = g.best_index if g.best_index is not None else 0
+config = (target, where, lo, hi, n, steps, seeds, criterion)
+if st.session_state.get("grid_config") != config or st.session_state.get("grid_pick") not in options:
+    st.session_state["grid_config"] = config
+    st.session_state["grid_pick"] = default
+event = st.session_state.get("grid_chart")
+points = event.selection.points if event is not None and hasattr(event, "selection") else []
+if points and st.session_state.get("grid_clicked") != points[0].get("x"):
+    st.session_state["grid_clicked"] = points[0].get("x")
+    st.session_state["grid_pick"] = int(np.argmin(np.abs(np.log10(g.rates) - np.log10(points[0]["x"]))))
+pick = st.select_slider("Show the run at rate", options=options, key="grid_pick",
+                        format_func=lambda i: f"{g.rates[i]:.4g}")
+
+st.plotly_chart(grid_figure(g.rates, final, g.regimes, title=f"{y_title.capitalize()} after {steps} steps",
+                            y_title=y_title, best_index=g.best_index, markers=markers,
+                            selected=float(g.rates[pick])),
+                key="grid_chart", on_select="rerun", selection_mode="points")
+st.caption("Shading: the regime of each rate (slow, converged, oscillating, diverged). "
+           "Click a point to show its run below.")
+
+if g.best_index is None:
+    st.error("Every rate in this grid diverged: move the range down.")
+else:
+    b = g.best_rate
+    edge = g.best_index in (0, n - 1)
+    if target == "surface":
+        how = (f"the lowest final loss ({g.final_loss[g.best_index]:.3g} above the minimum)"
+               if criterion == "final loss" else
+               f"the fewest steps to converge ({int(g.steps_to_converge[g.best_index])})")
+        text = f"**Best rate in the grid: {b:.4g}**, with {how} after {steps} steps."
+        if g.theory_best is not None:
+            text += (f" Theory's best fixed rate for this quadratic is 2/(L+μ) = {g.theory_best:.4g} "
+                     f"({100 * (b / g.theory_best - 1):+.1f}%), and it diverges above 2/L = "
+                     f"{g.stable_below:.4g}.")
+    else:
+        med = np.median(g.final_loss, axis=0)
+        text = (f"**Best rate in the grid: {b:.4g}**, with the lowest median final training loss over "
+                f"{seeds} seed(s) ({med[g.best_index]:.3g}; validation accuracy "
+                f"{np.median(g.final_acc[:, g.best_index]):.1%}).")
+    st.markdown(text)
+    if edge:
+        st.warning("The best rate is at the edge of the grid: the real best may lie outside it. "
+                   "Widen the range.", icon=":material/warning:")
+
+if target == "surface":
+    left, right = st.columns(2)
+    right.plotly_chart(grid_figure(g.rates, g.steps_to_converge, g.regimes, title="Steps to converge",
+                                   y_title="steps to converge", best_index=g.best_index,
+                                   markers=markers, log_y=False), key="grid_conv")
+    sw = g.sweep
+    one = descent.Sweep(sw.points[pick:pick + 1], sw.losses[pick:pick + 1], sw.lrs[pick:pick + 1],
+                        sw.diverged_at[pick:pick + 1])
+    left.plotly_chart(trajectory_figure(surface, one, height=420), key="grid_run")
+    st.markdown(f"At **{g.rates[pick]:.4g}** the run is **{g.regimes[pick]}**; final loss "
+                f"{g.final_loss[pick]:.3g} above the minimum.")
+else:
+    left, right = st.columns(2)
+    left.plotly_chart(grid_figure(g.rates, g.final_acc, g.regimes, title="Validation accuracy at the end",
+                                  y_title="validation accuracy", best_index=g.best_index, log_y=False),
+                      key="grid_acc")
+    dead = [int(x) if x >= 0 else None for x in g.diverged_at[:, pick]]
+    right.plotly_chart(loss_curves_figure(
+        [(f"seed {s}", g.train_loss[i, pick]) for i, s in enumerate(g.seeds)],
+        f"Training loss at rate {g.rates[pick]:.4g}", "training loss", diverged_at=dead), key="grid_run")
+    st.markdown(f"At **{g.rates[pick]:.4g}** the runs are **{g.regimes[pick]}** (median final training "
+                f"loss {np.median(g.final_loss[:, pick]):.3g}).")
+    st.caption(f"Network regimes are relative to this grid: converged = median final loss within "
+               f"{grid_search.NET_CLOSE:g}x the best; slow = above that; oscillating = the loss rose on "
+               f"at least {grid_search.NET_UPS:.0%} of the steps; diverged = some seed blew up or ended "
+               "above its start.")

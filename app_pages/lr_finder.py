@@ -1,0 +1,129 @@
+"""The learning-rate range test ("LR finder"): grow the rate while training and read the loss."""
+
+import numpy as np
+import streamlit as st
+
+from charts.tuning import loss_curves_figure, range_test_figure
+from engine import data, lr_finder, mlp
+from ui.runtime import setup_jax
+
+D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
+     "seeds": 3, "batch": 64}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def range_tests(dataset: str, min_lr: float, max_lr: float, steps: int, seeds: int, batch: int,
+                beta: float, stop: float, skip: float):
+    return lr_finder.range_tests(dataset, seeds=tuple(range(seeds)), min_lr=min_lr, max_lr=max_lr,
+                                 steps=steps, batch_size=batch or None, beta=beta, stop_factor=stop,
+                                 skip_fraction=skip)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def check_runs(dataset: str, rate: float, batch: int):
+    d = data.load(dataset)
+    p0 = mlp.init(lr_finder.default_sizes(d), seed=0)
+    return lr_finder.check(p0, d.x_train, d.y_train, rate, batch_size=batch or None)
+
+
+st.title("Learning-rate range test")
+st.caption("Leslie Smith's test, as fastai's lr_find and torch-lr-finder run it: train for a short while "
+           "with the rate growing exponentially from tiny to huge, and watch where the loss falls "
+           "fastest and where it blows up.")
+
+with st.sidebar:
+    dataset = st.selectbox("Data set (small MLP)", data.NAMES, key="lrf_data")
+    min_lr = st.number_input("Smallest rate", value=D["min_lr"], format="%.3g", step=None, key="lrf_min")
+    max_lr = st.number_input("Largest rate", value=D["max_lr"], format="%.3g", step=None, key="lrf_max")
+    steps = st.number_input("Steps (the rate grows over these)", min_value=0, max_value=1000,
+                            value=D["steps"], step=50, key="lrf_steps")
+    seeds = st.number_input("Seeds (initial weights and batch order)", min_value=0, max_value=8,
+                            value=D["seeds"], key="lrf_seeds")
+    batch = st.number_input("Mini-batch size (0: the whole training set)", min_value=0, max_value=1024,
+                            value=D["batch"], step=16, key="lrf_batch")
+    with st.expander("How the curve is read"):
+        beta = st.slider("Smoothing β (moving average)", 0.0, 0.99, lr_finder.DEFAULT_BETA, 0.01,
+                         key="lrf_beta")
+        stop = st.slider("Stop when the smoothed loss exceeds this × its best", 1.5, 10.0,
+                         lr_finder.DEFAULT_STOP, 0.5, key="lrf_stop")
+        skip = st.slider("Warm-up fraction left out of the slope rule", 0.0, 0.5,
+                         lr_finder.DEFAULT_SKIP, 0.05, key="lrf_skip")
+
+problems = []
+if not (min_lr > 0 and max_lr > 0):
+    problems.append(f"Rates must be positive. Using {D['min_lr']:g} to {D['max_lr']:g}.")
+    min_lr, max_lr = D["min_lr"], D["max_lr"]
+elif min_lr >= max_lr:
+    problems.append(f"The smallest rate ({min_lr:g}) must be below the largest ({max_lr:g}). "
+                    f"Using {D['min_lr']:g} to {D['max_lr']:g}.")
+    min_lr, max_lr = D["min_lr"], D["max_lr"]
+if steps < 2:
+    problems.append(f"The range test needs at least 2 steps to grow the rate. Using {D['steps']}.")
+    steps = D["steps"]
+if seeds < 1:
+    problems.append(f"The test needs at least one seed. Using {D['seeds']}.")
+    seeds = D["seeds"]
+for p in problems:
+    st.warning(p, icon=":material/warning:")
+min_lr, max_lr, steps, seeds, batch = float(min_lr), float(max_lr), int(steps), int(seeds), int(batch)
+
+setup_jax()
+try:
+    with st.spinner(f"Running the range test on {dataset}: {steps} steps with the rate growing from "
+                    f"{min_lr:g} to {max_lr:g}, for {seeds} seed(s)…"):
+        res = range_tests(dataset, min_lr, max_lr, steps, seeds, batch, float(beta), float(stop),
+                          float(skip))
+except ValueError as e:  # e.g. the loss blew up at once: say so and stop here
+    st.error(f"{e}", icon=":material/error:")
+    st.stop()
+
+t = res.tests[0]
+st.plotly_chart(range_test_figure(res.tests, [f"seed {s}" for s in res.seeds]), key="lrf_curve")
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Steepest descent (seed 0)", "—" if t.steepest is None else f"{t.steepest:.3g}")
+c2.metric("Minimum / 10 (seed 0)", f"{t.min_lr_10:.3g}")
+mean, lo, hi = res.spread("suggestion")
+c3.metric(f"Suggestion over {seeds} seed(s)", f"{mean:.3g}",
+          help="Geometric mean of each seed's suggestion (steepest descent, else minimum / 10).")
+lines = []
+if t.steepest is not None:
+    lines.append(f"- **Steepest descent, {t.steepest:.3g}**: where the smoothed loss falls fastest "
+                 "against log(rate): the rate at which training makes the most progress per step.")
+lines.append(f"- **Minimum / 10, {t.min_lr_10:.3g}**: the smoothed loss is lowest at "
+             f"{t.lrs[t.min_index]:.3g}, already on the edge of blowing up; a tenth of it leaves a margin.")
+lines.append(f"- The test ended because {t.stop_reason} The weights are left as they were: training "
+             "here is a pure function of the starting weights, so nothing needs restoring.")
+st.markdown("\n".join(lines))
+for note in t.notes:
+    st.caption(note)
+if seeds > 1:
+    st.markdown(f"Across {seeds} seeds the suggestion ranges from **{lo:.3g} to {hi:.3g}** "
+                f"(a factor of {hi / lo:.2g}).")
+    st.dataframe([{"seed": s, "steepest descent": x.steepest, "minimum / 10": x.min_lr_10,
+                   "points kept": len(x.lrs), "ended because": x.stop_reason}
+                  for s, x in zip(res.seeds, res.tests, strict=True)], hide_index=True)
+
+st.subheader("Check it")
+rate = float(t.suggestion)
+st.write(f"Train the network from the same start for {lr_finder.CHECK_STEPS} steps at the suggestion "
+         f"({rate:.3g}), at 10× and at 0.1×.")
+key = (dataset, rate, batch)
+if st.button("Check it", icon=":material/play_arrow:", key="lrf_check"):
+    st.session_state["lrf_checked"] = key
+if st.session_state.get("lrf_checked") == key:
+    with st.spinner(f"Training at {rate:.3g}, {10 * rate:.3g} and {rate / 10:.3g} "
+                    f"for {lr_finder.CHECK_STEPS} steps…"):
+        run = check_runs(dataset, rate, batch)
+    labels = [f"suggestion {rate:.3g}", f"10× {10 * rate:.3g}", f"0.1× {rate / 10:.3g}"]
+    dead = [int(x) if x >= 0 else None for x in run.diverged_at]
+    st.plotly_chart(loss_curves_figure(list(zip(labels, run.train_loss, strict=True)),
+                                       "Training loss: the suggestion against 10× and 0.1×",
+                                       "training loss", diverged_at=dead), key="lrf_check_fig")
+    final = [np.inf if d is not None else float(f) for d, f in zip(dead, run.train_loss[:, -1], strict=True)]
+    verdict = {0: "The suggestion won", 1: "10× the suggestion did better",
+               2: "0.1× the suggestion did better"}[int(np.argmin(final))]
+    parts = [f"{lab}: {'blew up at step ' + str(d) if d is not None else f'{f:.3g}'}"
+             for lab, d, f in zip(labels, dead, run.train_loss[:, -1], strict=True)]
+    st.markdown(f"**{verdict}.** Final training loss after {lr_finder.CHECK_STEPS} steps — "
+                + "; ".join(parts) + ".")

@@ -1,0 +1,130 @@
+"""Schedules: a learning-rate schedule against a constant rate, on a surface or on the network."""
+
+import numpy as np
+import streamlit as st
+
+from charts.playground import trajectory_figure
+from charts.tuning import loss_curves_figure, rate_figure
+from engine import data, diagnose, schedule_runs, schedules, surfaces
+from ui.runtime import setup_jax, warm_up
+
+DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
+HELP = {
+    "factor": "Multiply the rate by this at each drop (between 0 and 1).",
+    "every_fraction": "Drop the rate every this fraction of the run.",
+    "final_fraction": "End the run at this fraction of the peak rate.",
+    "warmup_steps": "Steps of linear warm-up from 0 to the peak rate (-1: 10% of the run).",
+    "pct_start": "Fraction of the run spent rising from peak / div_factor to the peak.",
+    "div_factor": "Start at peak / div_factor.",
+    "final_div_factor": "End at peak / (div_factor × final_div_factor).",
+    "patience": "Steps without improvement before the rate is cut.",
+    "rtol": "An improvement must beat the best loss by this relative amount.",
+    "cooldown": "Steps to wait after a cut before counting again.",
+    "min_scale": "Never cut below peak × min_scale.",
+}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def surface_runs(surface_name: str, name: str, lr: float, steps: int, options: tuple):
+    surface = surfaces.get(surface_name)
+    sweep, rounds = schedule_runs.on_surface(surface, name, lr, steps, **dict(options))
+    return sweep, [diagnose.diagnose(surface, t) for t in sweep], rounds
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def network_runs(dataset: str, name: str, lr: float, steps: int, options: tuple):
+    return schedule_runs.on_network(dataset, name, lr, steps, **dict(options))
+
+
+st.title("Schedules")
+st.caption("A schedule changes the rate as training goes. Here each one runs beside a constant rate "
+           "with the same peak, on the same problem, from the same start.")
+
+with st.sidebar:
+    target = st.radio("Run on", ["surface", "network"], horizontal=True, key="sch_target")
+    if target == "surface":
+        where = st.selectbox("Surface", surfaces.names(), index=surfaces.names().index("himmelblau"),
+                             key="sch_surface", format_func=lambda n: surfaces.get(n).title)
+    else:
+        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES, key="sch_data")
+    name = st.selectbox("Schedule", schedules.ALL_NAMES, index=schedules.ALL_NAMES.index("cosine"),
+                        format_func=schedules.ALL_TITLES.get, key="sch_name")
+    lr = st.number_input("Peak rate", value=DEFAULTS["lr"], format="%.4g", step=None, key="sch_lr")
+    steps = st.number_input("Steps", min_value=0, max_value=1000, value=DEFAULTS["steps"], step=50,
+                            key="sch_steps")
+    options = {}
+    for opt, default in schedules.OPTIONS[name].items():
+        options[opt] = st.number_input(opt.replace("_", " "), value=float(default), format="%.4g",
+                                       step=None, key=f"sch_{name}_{opt}", help=HELP.get(opt))
+
+problems = []
+if not (np.isfinite(lr) and lr > 0):
+    problems.append(f"The peak rate must be positive; {lr:g} cannot train. Using {DEFAULTS['lr']:g}.")
+    lr = DEFAULTS["lr"]
+if steps < 1:
+    problems.append(f"A run needs at least one step. Using {DEFAULTS['steps']}.")
+    steps = DEFAULTS["steps"]
+steps = int(steps)
+try:
+    schedule_runs.schedule_table(name, lr, steps, options)
+except ValueError as e:
+    problems.append(f"{e} Using this schedule's default settings instead.")
+    options = {}
+for p in problems:
+    st.warning(p, icon=":material/warning:")
+
+opts = tuple(sorted(options.items()))
+label = schedules.ALL_TITLES[name]
+if target == "surface":
+    warm_up(where)
+    surface = surfaces.get(where)
+    sweep, diagnoses, rounds = surface_runs(where, name, float(lr), steps, opts)
+    tables, losses = sweep.lrs, sweep.losses - surface.global_value
+    dead = [None if d < 0 else int(d) for d in sweep.diverged_at]
+else:
+    setup_jax()
+    with st.spinner(f"Training the {where} network for {steps} steps at a constant rate and with "
+                    f"{label} (the first run of a shape also compiles, a few seconds)…"):
+        run, rounds = network_runs(where, name, float(lr), steps, opts)
+    tables, losses = run.lrs, run.train_loss
+    dead = [None if d < 0 else int(d) for d in run.diverged_at]
+
+names = [f"constant {lr:.4g}", label]
+left, right = st.columns(2)
+left.plotly_chart(rate_figure(list(zip(names, tables, strict=True))), key="sch_rates")
+right.plotly_chart(loss_curves_figure(
+    list(zip(names, losses, strict=True)), "Loss against step",
+    "loss above the minimum" if target == "surface" else "training loss", diverged_at=dead),
+    key="sch_losses")
+if target == "surface":
+    st.plotly_chart(trajectory_figure(surface, sweep, height=480), key="sch_paths")
+
+rows = []
+for i, n in enumerate(names):
+    row = {"run": n, "final loss": float(losses[i, -1]), "lowest loss": float(np.min(losses[i])),
+           "blew up at step": dead[i]}
+    if target == "surface":
+        row["regime"] = diagnoses[i].regime.value
+        row["steps to converge"] = diagnoses[i].steps_to_converge
+    else:
+        row["final training accuracy"] = float(run.train_acc[i, -1])
+    rows.append(row)
+st.subheader("Measured from these runs")
+st.dataframe(rows, hide_index=True, column_config={
+    "final loss": st.column_config.NumberColumn(format="%.3g"),
+    "lowest loss": st.column_config.NumberColumn(format="%.3g")})
+
+a, b = float(losses[0, -1]), float(losses[1, -1])
+if dead[1] is None and (dead[0] is not None or b < a):
+    st.success(f"With {label}, the run ended lower ({b:.3g}) than at a constant {lr:.4g} ({a:.3g}).")
+elif dead[1] is None and b == a:
+    st.info(f"Both runs ended at the same loss ({a:.3g}).")
+else:
+    st.info(f"Here the constant rate ended at least as low ({a:.3g}) as {label} "
+            f"({'blew up' if dead[1] is not None else f'{b:.3g}'}). A schedule helps most when the "
+            "peak rate is too big to settle but fast to start with: try a larger peak rate.")
+if name == schedules.PLATEAU:
+    cuts = int(np.sum(np.diff(tables[1]) < 0))
+    st.caption(f"Reduce on plateau cut the rate {cuts} time(s). It follows the loss, so it is found by "
+               f"replaying the run: {rounds} run(s) of the same compiled engine, each exact up to the next "
+               "cut (the rule of optax.contrib.reduce_on_plateau, fed the loss before each step).")

@@ -1,0 +1,230 @@
+"""Finding a good rate: schedules match optax, the grid finds theory's best, the range test works."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import optax.contrib
+import pytest
+
+from engine import data, descent, grid_search, lr_finder, mlp, schedule_runs, schedules, surfaces, theory
+
+STEPS = 200
+
+
+def table(schedule, steps=STEPS):
+    return descent.rate_table(schedule, steps).astype(np.float64)
+
+
+def optax_table(schedule, steps=STEPS):
+    """optax's own schedule at every step (vmapped: one evaluation, not 200 eager calls)."""
+    return np.asarray(jax.vmap(schedule)(jnp.arange(steps)), np.float64)
+
+
+# ---------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, options, reference", [
+    ("constant", {}, optax.constant_schedule(0.3)),
+    ("step", {"factor": 0.1, "every_fraction": 0.3},
+     optax.piecewise_constant_schedule(0.3, {60: 0.1, 120: 0.1, 180: 0.1})),
+    ("exponential", {"final_fraction": 0.05}, optax.exponential_decay(0.3, STEPS, 0.05)),
+    ("cosine", {"final_fraction": 0.1}, optax.cosine_decay_schedule(0.3, STEPS, alpha=0.1)),
+    ("warmup_cosine", {"warmup_steps": 30, "final_fraction": 0.0},
+     optax.warmup_cosine_decay_schedule(0.0, 0.3, 30, STEPS, end_value=0.0)),
+    ("one_cycle", {"pct_start": 0.4, "div_factor": 10.0, "final_div_factor": 100.0},
+     optax.cosine_onecycle_schedule(STEPS, 0.3, pct_start=0.4, div_factor=10.0, final_div_factor=100.0)),
+])
+def test_schedules_equal_optax(name, options, reference):
+    np.testing.assert_allclose(table(schedules.build(name, 0.3, STEPS, **options)),
+                               optax_table(reference), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", schedules.NAMES)
+def test_build_defaults_equal_make(name):
+    np.testing.assert_allclose(table(schedules.build(name, 0.5, STEPS)),
+                               table(schedules.make(name, 0.5, STEPS)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, lr, steps, options, message", [
+    ("warmup_cosine", 0.1, 100, {"warmup_steps": 100}, "must be shorter than the run"),
+    ("cosine", -0.1, 100, {}, "finite and non-negative"),
+    ("step", 0.1, 100, {"factor": 1.5}, "step-decay factor"),
+    ("cosine", 0.1, 0, {}, "at least one step"),
+    ("one_cycle", 0.1, 100, {"pct_start": 1.0}, "pct_start"),
+    ("cosine", 0.1, 100, {"warmup_steps": 5}, "has no parameter"),
+    ("nope", 0.1, 100, {}, "Unknown schedule"),
+])
+def test_bad_schedule_settings_say_what_is_wrong(name, lr, steps, options, message):
+    with pytest.raises(ValueError, match=message):
+        schedules.build(name, lr, steps, **options)
+
+
+def test_plateau_scales_follow_optax_contrib():
+    rng = np.random.default_rng(0)
+    losses = np.concatenate([np.linspace(5, 1, 30), np.ones(40) + rng.normal(0, 1e-5, 40),
+                             np.linspace(1, 0.5, 10), np.full(50, 0.5)])
+    opts = dict(factor=0.5, patience=7, rtol=1e-3, cooldown=3, min_scale=0.01)
+    tx = optax.contrib.reduce_on_plateau(factor=0.5, patience=7, rtol=1e-3, cooldown=3, min_scale=0.01)
+
+    def step(state, f):
+        upd, state = tx.update(jnp.ones(1), state, value=f)
+        return state, upd[0]
+
+    _, ref = jax.lax.scan(step, tx.init(jnp.zeros(1)), jnp.asarray(losses, jnp.float32))
+    np.testing.assert_allclose(schedules.plateau_scales(losses, **opts), ref, rtol=1e-6)
+    assert min(ref) < 1.0  # the sequence did trigger cuts
+
+
+def test_reduce_on_plateau_run_equals_optax_loop():
+    """Replaying the run gives exactly optax.sgd + reduce_on_plateau, step by step."""
+    s = surfaces.quadratic(1.0, 10.0)
+    lr, steps, opts = 0.2, 100, dict(factor=0.5, patience=5, rtol=1e-4, cooldown=0, min_scale=1e-3)
+    sw, rounds = schedule_runs.on_surface(s, schedules.PLATEAU, lr, steps, **opts)
+    tx = optax.chain(optax.sgd(lr), optax.contrib.reduce_on_plateau(
+        factor=0.5, patience=5, rtol=1e-4, min_scale=1e-3))
+    x0 = jnp.asarray(s.start, jnp.float32)
+
+    def step(carry, _):
+        x, state = carry
+        f, g = jax.value_and_grad(s.loss)(x)
+        upd, state = tx.update(g, state, x, value=f)
+        x = optax.apply_updates(x, upd)
+        return (x, state), x
+
+    _, xs = jax.lax.scan(step, (x0, tx.init(x0)), None, length=steps)
+    points = np.concatenate([np.asarray(x0)[None], np.asarray(xs)])
+    np.testing.assert_allclose(sw.points[1], points, rtol=1e-4, atol=1e-6)
+    assert sw.lrs[1, -1] < lr and rounds >= 2  # it did cut, after replaying
+
+
+# ---------------------------------------------------------------------------
+# Grid search
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 10.0), (2.0, 5.0), (0.5, 20.0)])
+def test_grid_best_rate_is_theory_best_on_quadratics(a, b):
+    th = theory.quadratic(a, b)
+    g = grid_search.on_surface(surfaces.quadratic(a, b), 1e-3, 1.0, 256, steps=100)
+    assert g.best_rate == pytest.approx(th.best_rate, rel=0.10)
+    assert g.theory_best == pytest.approx(th.best_rate) and g.stable_below == pytest.approx(2 / th.L)
+    above = g.rates > 1.01 * th.stable_below
+    assert all(g.regimes[i] == "diverged" for i in np.nonzero(above)[0])
+    assert g.regimes[0] == "slow"
+
+
+def test_grid_is_one_sweep_and_validates():
+    s = surfaces.quadratic()
+    grid_search.on_surface(s, 1e-3, 1.0, 200, steps=100)  # compiled (same buckets as above)
+    before = descent.trace_count()
+    g = grid_search.on_surface(s, 1e-2, 0.5, 129, steps=90, criterion="steps to converge")
+    assert descent.trace_count() == before
+    assert g.best_rate == pytest.approx(theory.quadratic(1, 10).best_rate, rel=0.1)
+    with pytest.raises(ValueError, match="must be below the largest"):
+        grid_search.log_grid(1.0, 0.1, 10)
+    with pytest.raises(ValueError, match="from 2 to 256"):
+        grid_search.log_grid(0.1, 1.0, 1000)
+    with pytest.raises(ValueError, match="positive"):
+        grid_search.log_grid(0.0, 1.0, 10)
+
+
+def test_pick_best_breaks_ties_in_the_middle():
+    score = np.array([3.0, 0.0, 0.0, 0.0, 2.0])
+    assert grid_search.pick_best(score, np.ones(5, bool)) == 2
+    assert grid_search.pick_best(score, np.ones(5, bool), tie_break=np.array([0, 9, 9, 1, 0.0])) == 3
+    assert grid_search.pick_best(score, np.zeros(5, bool)) is None
+
+
+def test_network_grid_on_moons_has_seeds_and_regimes():
+    g = grid_search.on_network("moons", 0.01, 100.0, 6, 60, seeds=(0, 1), batch_size=None)
+    assert g.train_loss.shape == (2, 6, 61) and g.final_acc.shape == (2, 6)
+    assert g.regimes[-1] == "diverged" and g.best_index is not None
+    assert g.regimes[g.best_index] != "diverged"
+    with pytest.raises(ValueError, match="seeds"):
+        grid_search.on_network("moons", 0.01, 1.0, 4, 10, seeds=())
+
+
+# ---------------------------------------------------------------------------
+# The range test
+# ---------------------------------------------------------------------------
+
+
+def test_range_rates_grow_exponentially():
+    np.testing.assert_allclose(table(lr_finder.rate_schedule(1e-6, 10.0, 100), 100),
+                               np.geomspace(1e-6, 10.0, 100), rtol=1e-5)
+    with pytest.raises(ValueError, match="must be below"):
+        lr_finder.rate_schedule(1.0, 0.1, 100)
+    with pytest.raises(ValueError, match="from 2 to"):
+        lr_finder.rate_schedule(1e-6, 1.0, 0)
+
+
+def synthetic(n=120, noise=0.0, seed=0):
+    """Flat, then falling fastest at lr = 1e-2, then blowing up past lr = 1."""
+    lrs = np.geomspace(1e-5, 10, n)
+    x = np.log10(lrs)
+    loss = 2.0 - 1.5 / (1 + np.exp(-3 * (x + 2))) + np.where(x > 0, 20 * x**2, 0.0)
+    loss = loss + np.random.default_rng(seed).normal(0, noise, n) * (np.arange(n) < 20)
+    return lrs, loss
+
+
+def test_analysis_finds_the_steepest_slope_and_stops_at_4x():
+    lrs, loss = synthetic()
+    r = lr_finder.analyze(lrs, loss, beta=0.3)
+    assert r.steepest == pytest.approx(1e-2, rel=0.35)
+    assert "4x its best" in r.stop_reason
+    assert r.smoothed[-1] > 4 * np.min(r.smoothed[:-1]) and np.all(np.isfinite(r.raw))
+    assert r.min_lr_10 == pytest.approx(r.lrs[r.min_index] / 10)
+
+
+def test_nan_ends_the_curve_cleanly():
+    lrs, loss = synthetic()
+    loss[90:] = np.nan
+    loss[95] = np.inf
+    r = lr_finder.analyze(lrs, loss, beta=0.3, stop_factor=1e6)
+    assert len(r.lrs) == 90 and np.all(np.isfinite(r.smoothed))
+    assert "stopped being finite" in r.stop_reason
+    with pytest.raises(ValueError, match="blew up in the first steps"):
+        lr_finder.analyze(lrs, np.full(len(lrs), np.nan))
+
+
+def test_noisy_start_does_not_fool_the_slope_rule():
+    lrs, loss = synthetic(noise=0.15, seed=3)
+    naive = lr_finder.analyze(lrs, loss, beta=0.0, skip_fraction=0.0)
+    robust = lr_finder.analyze(lrs, loss, beta=0.7, skip_fraction=0.2)
+    assert naive.steepest < 1e-3  # a random dip in the noisy start looks steepest
+    assert robust.steepest == pytest.approx(1e-2, rel=0.5)
+    assert any("left out of the slope rule" in n for n in robust.notes)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+@pytest.fixture(scope="module")
+def digits_tests():
+    return lr_finder.range_tests("digits", seeds=(0, 1, 2))
+
+
+def test_range_test_leaves_the_weights_as_they_were(digits):
+    p0 = mlp.init((64, 32, 10), seed=0)
+    copy = jax.tree.map(np.array, p0)
+    lr_finder.range_test(p0, digits.x_train, digits.y_train)
+    for a, b in zip(jax.tree.leaves(p0), jax.tree.leaves(copy), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), b)
+
+
+def test_range_test_suggestion_beats_10x_and_tenth(digits, digits_tests):
+    t = digits_tests.tests[0]
+    assert t.steepest is not None and 1e-3 < t.suggestion < 10
+    run = lr_finder.check(mlp.init((64, 32, 10), seed=0), digits.x_train, digits.y_train, t.suggestion)
+    final = np.where(run.diverged_at >= 0, np.inf, run.train_loss[:, -1])
+    assert final[0] < final[1] and final[0] < final[2], final
+
+
+def test_range_test_suggestion_is_stable_over_seeds(digits_tests):
+    mean, lo, hi = digits_tests.spread()
+    assert hi / lo < 3, (lo, hi)
