@@ -55,19 +55,26 @@ tol = default_tol(surface)
 is_quad = surface.is_quadratic()
 th = theory.quadratic(*sorted(surface.params[:2])) if is_quad else None
 start = np.asarray(scene.start if scene.start is not None else surface.start)
+
+
+def dash(value) -> str:
+    """A count as text, or a dash where there is none (never converged, never diverged)."""
+    return "—" if value is None else str(value)
+
+
 rows = []
 for lr, t, d in zip(scene.rates, sweep, diagnoses, strict=True):
     row = {
         "rate": lr,
         "regime": d.regime.value,
-        "steps to converge": d.steps_to_converge,
+        "steps to converge": dash(d.steps_to_converge),
         "overshoots": d.overshoots,
         "final distance to nearest minimum": d.final_distance,
-        "diverged at step": t.diverged_at,
+        "diverged at step": dash(t.diverged_at),
     }
     if th is not None:
-        row["predicted steps (theory)"] = th.steps_to(lr, tol, float(np.linalg.norm(start)),
-                                                      momentum=scene.momentum)
+        row["predicted steps (theory)"] = dash(th.steps_to(lr, tol, float(np.linalg.norm(start)),
+                                                           momentum=scene.momentum))
         row["contraction per step"] = th.contraction(lr, scene.momentum)
     rows.append(row)
 st.dataframe(rows, hide_index=True, column_config={

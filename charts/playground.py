@@ -61,7 +61,7 @@ def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.
     return points[idx]
 
 
-def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 560) -> go.Figure:
+def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640) -> go.Figure:
     """The surface (image + contour lines + minima), each rate's path, and an animation.
 
     Frames move only the heads (a marker with a short trail); the surface and
@@ -129,20 +129,23 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 560) -> go.F
                  mode="immediate")
     layout = dict(
         height=height,
-        margin=dict(l=40, r=10, t=30, b=10),
-        xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False, title="x", constrain="domain"),
-        yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, title="y"),
+        margin=dict(l=40, r=10, t=30, b=120),
+        # Equal scales, so a bowl with curvatures 1 and 10 looks as stretched as it is.
+        xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False, title=dict(text="x"),
+                   constrain="domain"),
+        yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, title=dict(text="y"),
+                   scaleanchor="x", scaleratio=1, constrain="domain"),
         images=[dict(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
                      sizing="stretch", layer="below", opacity=1.0)],
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
         hovermode="closest",
         uirevision=surface.name,
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, y=-0.06,
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, y=-0.2,
                           xanchor="left", yanchor="top", pad=dict(t=0, r=10),
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                                    dict(label="❚❚ Pause", method="animate",
                                         args=[[None], pause])])],
-        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.02, yanchor="top", pad=dict(t=0, b=0),
+        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
                       currentvalue=dict(prefix="step ", visible=True),
                       steps=[dict(method="animate", label=str(int(k)),
                                   args=[[str(int(k))], pause]) for k in shown])],
@@ -168,8 +171,8 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
                              marker=dict(symbol="x", size=11, color=color(i))))
     layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
                   margin=dict(l=50, r=10, t=40, b=40),
-                  xaxis=dict(title="step", range=[0, steps]),
-                  yaxis=dict(title=y_title, type="log", exponentformat="power"),
+                  xaxis=dict(title=dict(text="step"), range=[0, steps]),
+                  yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power"),
                   legend=dict(orientation="h", y=-0.25), hovermode="x unified")
     return go.Figure(data=data, layout=layout, _validate=False)
 

@@ -54,7 +54,8 @@ def contour_lines(xs, ys, z, floor_value: float, n_levels: int = 14):
     ly: list = []
     for level in levels:
         for line in gen.lines(level):
-            line = line[:: max(1, len(line) // 120)]  # thin long lines: the payload stays small
+            # thin long lines so the payload stays small, keeping the end point (closed loops)
+            line = np.concatenate([line[:-1:max(1, len(line) // 120)], line[-1:]])
             lx.extend(np.round(line[:, 0], 3).tolist() + [None])
             ly.extend(np.round(line[:, 1], 3).tolist() + [None])
     return lx, ly

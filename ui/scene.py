@@ -78,6 +78,13 @@ def _literal(raw) -> str:
     return str(raw)[:40].replace("`", "'").replace("\n", " ")
 
 
+def _is_non_positive(raw) -> bool:
+    try:
+        return float(raw) <= 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _number(raw: str, name: str, lo: float, hi: float, default, warnings: list[str]):
     """``raw`` as a float clamped to [lo, hi]; junk gives ``default`` (None: drop it) and a warning."""
     shown = _literal(raw)
@@ -118,7 +125,12 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         if len(parts) > MAX_RATES:
             warnings.append(f"At most {MAX_RATES} learning rates; keeping the first {MAX_RATES}.")
             parts = parts[:MAX_RATES]
-        good = [_number(s.strip(), "lr", RATE_MIN, RATE_MAX, None, warnings) for s in parts]
+        good = []
+        for part in parts:
+            if _is_non_positive(part):
+                warnings.append(f"`lr={_literal(part.strip())}` is not a positive rate; dropping it.")
+                continue
+            good.append(_number(part.strip(), "lr", RATE_MIN, RATE_MAX, None, warnings))
         good = [v for v in good if v is not None]
         if good:
             rates = tuple(good)
