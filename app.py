@@ -23,6 +23,12 @@ st.navigation({
         st.Page("app_pages/lr_finder.py", title="LR range test", icon=":material/search:",
                 url_path="lr-finder"),
     ],
+    "Networks": [
+        st.Page("app_pages/train_network.py", title="Network training", icon=":material/neurology:",
+                url_path="network-training"),
+        st.Page("app_pages/finetune.py", title="Fine-tuning", icon=":material/model_training:",
+                url_path="fine-tuning"),
+    ],
     "Course": [st.Page("app_pages/lessons.py", title="Lessons", icon=":material/list:", url_path="lessons"),
                *lesson_pages()],
 }).run()

@@ -217,7 +217,10 @@ def train(
         raise ValueError(f"batch_size must be positive, got {batch_size!r}.")
     if batch_size is not None and batch_size >= len(x):
         batch_size = None
-    n, s_b, n_b = len(lrs), step_bucket(steps), rate_bucket(len(lrs))
+    # One rate (the range test, a single check run) is its own bucket: padding it to 4 rows
+    # would train 3 unused networks.
+    n, s_b = len(lrs), step_bucket(steps)
+    n_b = 1 if n == 1 else rate_bucket(n)
     if s_b not in (100, 250, 500, 1000):
         s_b = MAX_STEPS
     table = np.zeros((n_b, s_b), np.float32)

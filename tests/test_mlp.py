@@ -62,7 +62,8 @@ def test_divergence_is_frozen_and_finite():
 
 def test_rates_momentum_scales_and_seed_do_not_recompile(moons):
     p0 = mlp.init((2, 8, 2), seed=0)
-    mlp.train(p0, moons.x_train, moons.y_train, [0.1], 50, batch_size=32)
+    mlp.train(p0, moons.x_train, moons.y_train, [0.1], 50, batch_size=32)  # the 1-rate shape
+    mlp.train(p0, moons.x_train, moons.y_train, [0.1, 0.2], 50, batch_size=32)  # 2 to 4 rates
     before = mlp.trace_count()
     mlp.train(mlp.init((2, 8, 2), seed=5), moons.x_train, moons.y_train, [0.2, 0.5, 1.0], 80,
               momentum=0.9, layer_scales=[0.0, 1.0], batch_size=32, seed=7)

@@ -1,0 +1,175 @@
+"""Fine-tuning: pre-train on task A, fine-tune on task B at up to four rates, measure what is kept."""
+
+import time
+
+import streamlit as st
+
+from charts.networks import finetune_figure, pretrain_figure
+from charts.style import rate_label
+from engine import finetune, networks
+from ui.runtime import setup_jax
+
+DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
+STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
+SCALES = (1.0, 0.3, 0.1, 0.03, 0.01)
+BATCHES = {"full batch": None, "32": 32, "64": 64, "128": 128}
+HEAD_TITLES = {"new": "new head for task B (keep A's head)",
+               "shared": "shared head (B's digits reuse A's outputs)"}
+
+
+@st.cache_resource(show_spinner=False)
+def cached_pretrain(classes_a, classes_b, units, seed):
+    """The network pre-trained on task A: once per process and setting."""
+    return finetune.pretrain(classes_a, classes_b, (units, units), seed)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_finetune(classes_a, classes_b, units, seed, rates, steps, head, freeze, scale, warmup,
+                    batch):
+    pre = cached_pretrain(classes_a, classes_b, units, seed)
+    return finetune.finetune(pre, rates, steps, head=head, freeze_lower=freeze, lower_scale=scale,
+                             warmup=warmup, batch_size=batch, seed=seed)
+
+
+def pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+setup_jax()
+st.title("Fine-tuning without forgetting")
+st.caption("A network learns task A, then is fine-tuned on task B. A small learning rate makes small, "
+           "precise adjustments; a large one can overwrite what the network knew (catastrophic "
+           "forgetting). Everything below is measured from the runs shown.")
+
+with st.sidebar:
+    st.header("Tasks")
+    a_pick = st.multiselect("Task A digits (pre-training)", list(range(10)),
+                            default=list(finetune.DEFAULT_A), key="ft_a")
+    b_pick = st.multiselect("Task B digits (fine-tuning)", list(range(10)),
+                            default=list(finetune.DEFAULT_B), key="ft_b")
+    units = int(st.number_input("Hidden units per layer (two layers)", 0, 128, DEFAULT_UNITS,
+                                key="ft_units"))
+    head = st.radio("Head", list(HEAD_TITLES), format_func=HEAD_TITLES.get, key="ft_head")
+    st.header("Fine-tuning")
+    rates_text = st.text_input("Learning rates (up to four)",
+                               value=", ".join(f"{r:g}" for r in finetune.DEFAULT_RATES),
+                               key="ft_rates", help="Numbers from 0.0001 to 10, comma-separated.")
+    steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, value=200, key="ft_steps")
+    freeze = st.checkbox("Freeze the lower layers (train only the head)", key="ft_freeze")
+    scale = st.select_slider("Lower layers' rate × (discriminative rates)", SCALES, value=1.0,
+                             key="ft_scale", disabled=freeze,
+                             help="The hidden layers learn at this fraction of the head's rate.")
+    warmup = st.slider("Warmup steps (rate ramps up from 0)", 0, 100, 0, 5, key="ft_warmup")
+    batch_label = st.selectbox("Batch", list(BATCHES), key="ft_batch")
+    seed = int(st.number_input("Seed", 0, 10_000, 0, key="ft_seed"))
+
+warnings = []
+try:
+    classes_a, classes_b = finetune.check_split(a_pick, b_pick)
+except ValueError as err:
+    warnings.append(f"{err} Using the default split: digits 0–4, then 5–9.")
+    classes_a, classes_b = finetune.DEFAULT_A, finetune.DEFAULT_B
+if units < 1:
+    warnings.append(f"The network needs at least one hidden unit per layer; using {DEFAULT_UNITS}.")
+    units = DEFAULT_UNITS
+if head == "shared" and len(classes_b) > len(classes_a):
+    warnings.append("A shared head needs task B to have no more digits than task A; "
+                    "using a new head.")
+    head = "new"
+rates, rate_warnings = networks.parse_rates(rates_text, finetune.DEFAULT_RATES)
+warnings += rate_warnings
+warmup = min(int(warmup), int(steps))
+for w in warnings:
+    st.warning(w, icon=":material/warning:")
+
+digits_a = ", ".join(map(str, classes_a))
+digits_b = ", ".join(map(str, classes_b))
+with st.spinner(f"Pre-training 64 → {units} → {units} → {len(classes_a)} on digits {digits_a} "
+                "(once per process)…"):
+    pre = cached_pretrain(classes_a, classes_b, units, seed)
+t0 = time.perf_counter()
+with st.spinner(f"Fine-tuning at {len(rates)} rate(s) for {steps} steps on digits {digits_b} "
+                "(the first run of a shape also compiles it)…"):
+    run = cached_finetune(classes_a, classes_b, units, seed, rates, int(steps), head, freeze,
+                          float(scale), warmup, BATCHES[batch_label])
+elapsed = time.perf_counter() - t0
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Task A accuracy after pre-training", pct(float(pre.val_acc[-1])))
+c2.metric("Task A", f"digits {digits_a}")
+c3.metric("Task B", f"digits {digits_b}")
+
+verdict = finetune.verdict(run)
+if verdict.kept_most is None:
+    st.error("Every rate diverged during fine-tuning, so none kept or learned anything "
+             "worth comparing. Try smaller rates.", icon=":material/error:")
+else:
+    k, f = verdict.kept_most, verdict.learned_fastest
+    kept = (f"**Kept the most of task A: {rate_label(rates[k])}**: task A accuracy "
+            f"{pct(run.a_acc[k, 0])} → {pct(run.a_acc[k, -1])}.")
+    if verdict.fastest_steps is not None:
+        fast = (f"**Learned task B fastest: {rate_label(rates[f])}**: {pct(verdict.level)} task B "
+                f"accuracy after {verdict.fastest_steps} steps.")
+    else:
+        fast = (f"**Learned task B fastest: {rate_label(rates[f])}**: no rate reached "
+                f"{pct(verdict.level)} on task B; this one got furthest ({pct(run.b_acc[f, -1])}).")
+    st.markdown(kept + "  \n" + fast)
+
+st.plotly_chart(finetune_figure(run), key="ft_curves")
+
+reach = run.steps_to_learn()
+rows = []
+for i, lr in enumerate(rates):
+    dead = int(run.diverged_at[i])
+    rows.append({"rate": lr,
+                 "task A accuracy (%)": 100 * float(run.a_acc[i, -1]),
+                 "task A drop (points)": 100 * float(run.a_drop()[i]),
+                 "task B accuracy (%)": 100 * float(run.b_acc[i, -1]),
+                 f"steps to {pct(verdict.level)} on B": reach[i],
+                 "diverged at step": None if dead < 0 else dead})
+st.dataframe(rows, hide_index=True, column_config={
+    "rate": st.column_config.NumberColumn(format="%.4g"),
+    "task A accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
+    "task A drop (points)": st.column_config.NumberColumn(format="%.1f"),
+    "task B accuracy (%)": st.column_config.NumberColumn(format="%.1f")})
+dead_rates = [rate_label(rates[i]) for i in range(len(rates)) if run.diverged_at[i] >= 0]
+st.caption(("Diverged (the run stops at its last good step and is left out of the comparison): "
+            + ", ".join(dead_rates) + ". " if dead_rates else "")
+           + f"Accuracies are on held-out validation images ({len(pre.tasks.ya_val)} of task A, "
+           f"{len(pre.tasks.yb_val)} of task B). "
+           + ("Task A is measured with the fine-tuned lower layers and A's own head, so its drop is "
+              "caused by the lower layers moving. " if head == "new" else
+              "Task A is measured with the fine-tuned network and its shared head. ")
+           + f"Fine-tuning computed in {elapsed:.2f} s.")
+
+with st.expander("Pre-training on task A"):
+    st.plotly_chart(pretrain_figure(pre.val_acc), key="ft_pretrain")
+    st.caption(f"{len(pre.val_acc) - 1} full-batch steps at rate {finetune.PRETRAIN_LR:g}, seed {seed}; "
+               "computed once per process and reused by every fine-tuning run.")
+
+st.subheader("What the options do to forgetting")
+if st.toggle("Compare: plain, frozen lower layers, lower layers × 0.1, 20 warmup steps",
+             key="ft_compare"):
+    options = {"plain fine-tuning": (False, 1.0, 0), "frozen lower layers": (True, 1.0, 0),
+               "lower layers × 0.1": (False, 0.1, 0), "warmup 20 steps": (False, 1.0, 20)}
+    bar = st.progress(0.0, text="Fine-tuning with each option…")
+    table = []
+    for j, (label, (fr, sc, wu)) in enumerate(options.items()):
+        bar.progress(j / len(options), text=f"Fine-tuning with {label} ({j + 1} of {len(options)})…")
+        r = cached_finetune(classes_a, classes_b, units, seed, rates, int(steps), head, fr, sc,
+                            min(wu, int(steps)), BATCHES[batch_label])
+        row = {"option": label}
+        for i, lr in enumerate(rates):
+            drop = "diverged" if r.diverged_at[i] >= 0 else f"{100 * float(r.a_drop()[i]):.1f}"
+            row[f"A drop, {rate_label(lr)}"] = drop
+            row[f"B acc., {rate_label(lr)}"] = (
+                "—" if r.diverged_at[i] >= 0 else f"{100 * float(r.b_acc[i, -1]):.1f}")
+        table.append(row)
+    bar.empty()
+    st.dataframe(table, hide_index=True)
+    st.caption("Task A drop and task B accuracy in percentage points after the same number of steps, "
+               "with the same rates, head and batch; only the option differs.")
+else:
+    st.caption("Turn on the comparison to fine-tune once more with each option (about a second each "
+               "once compiled).")
+

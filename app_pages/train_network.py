@@ -1,0 +1,171 @@
+"""Network training: a small MLP on a bundled data set at up to four rates, in one vmapped call."""
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from charts.networks import boundary_figure, digits_figure, sharpness_figure, training_curves_figure
+from charts.style import rate_label
+from engine import data, mlp, networks
+from ui.runtime import setup_jax
+from ui.widgets import regime_badge
+
+DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
+DEFAULT_HIDDEN = {"digits": (32,), "moons": (16, 16), "circles": (16, 16), "spiral": (32, 32)}
+STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500, 750, 1000)
+BATCHES = {"full batch": None, "32": 32, "64": 64, "128": 128}
+N_FRAMES = 40
+GRID = 40
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_train(name, hidden, rates, steps, batch, seed, momentum, activation):
+    """Curves, regimes and final test predictions for one configuration."""
+    d = data.load(name, seed)
+    p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
+    run = mlp.train(p0, d.x_train, d.y_train, list(rates), steps, evals=[(d.x_val, d.y_val)],
+                    momentum=momentum, batch_size=batch, seed=seed, activation=activation)
+    regimes = [networks.diagnose_curve(run.train_loss[i], int(run.diverged_at[i])).regime.value
+               for i in range(len(rates))]
+    preds = np.stack([np.asarray(np.argmax(mlp.predict(run.params_at(i), d.x_val, activation), -1))
+                      for i in range(len(rates))])
+    return run, regimes, preds
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_boundaries(name, hidden, rates, steps, batch, seed, momentum, activation):
+    """Predicted class on a grid at N_FRAMES steps, per rate (2-D data sets only)."""
+    d = data.load(name, seed)
+    p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
+    snaps = networks.train_snapshots(p0, d.x_train, d.y_train, list(rates), steps, n_frames=N_FRAMES,
+                                     momentum=momentum, batch_size=batch, seed=seed,
+                                     activation=activation)
+    xs, ys = networks.grid_axes(d.x_train, GRID)
+    return xs, ys, networks.grid_classes(snaps, xs, ys, activation), snaps.steps
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_sharpness(name, hidden, rates, steps, seed, activation):
+    """Largest Hessian eigenvalue at 40 steps of full-batch training, per rate."""
+    d = data.load(name, seed)
+    p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
+    snaps = networks.train_snapshots(p0, d.x_train, d.y_train, list(rates), steps, n_frames=N_FRAMES,
+                                     seed=seed, activation=activation)
+    return snaps.steps, networks.sharpness_track(snaps, d.x_train, d.y_train, activation=activation), \
+        snaps.diverged_at
+
+
+setup_jax()
+st.title("Network training")
+st.caption("A small neural network (a multilayer perceptron) learns a data set at up to four "
+           "learning rates at once. Every curve, badge and number below is measured from these runs.")
+
+with st.sidebar:
+    st.header("Network")
+    name = st.selectbox("Data set", data.NAMES, index=1, key="nt_data",
+                        format_func=lambda n: {"digits": "digits (8×8 images, 10 classes)",
+                                               "moons": "two moons", "circles": "circles",
+                                               "spiral": "spiral (3 arms)"}[n])
+    hidden_text = st.text_input("Hidden layers (units, comma-separated)",
+                                value=", ".join(map(str, DEFAULT_HIDDEN[name])), key=f"nt_hidden_{name}",
+                                help="e.g. 16, 16 for two hidden layers of 16 units")
+    rates_text = st.text_input("Learning rates (up to four)",
+                               value=", ".join(f"{r:g}" for r in DEFAULT_RATES), key="nt_rates",
+                               help="Numbers from 0.0001 to 10, comma-separated.")
+    steps = st.select_slider("Training steps", STEP_CHOICES, value=300, key="nt_steps")
+    batch_label = st.selectbox("Batch", list(BATCHES), key="nt_batch",
+                               help="Full batch uses every training example each step; a mini-batch "
+                                    "draws a seeded random sample.")
+    momentum = st.slider("Momentum β", 0.0, 0.95, 0.0, 0.05, key="nt_momentum")
+    activation = st.radio("Activation", list(mlp.ACTIVATIONS), horizontal=True, key="nt_act")
+    seed = int(st.number_input("Seed", 0, 10_000, 0, key="nt_seed"))
+    show_sharpness = st.checkbox("Track sharpness (edge of stability)", key="nt_sharp",
+                                 help="The largest eigenvalue of the loss's Hessian during full-batch "
+                                      "training, against 2/lr.")
+
+hidden, hidden_warnings = networks.parse_hidden(hidden_text, DEFAULT_HIDDEN[name])
+rates, rate_warnings = networks.parse_rates(rates_text, DEFAULT_RATES)
+for w in hidden_warnings + rate_warnings:
+    st.warning(w, icon=":material/warning:")
+batch = BATCHES[batch_label]
+config = (name, hidden, rates, int(steps), batch, seed, float(momentum), activation)
+
+d = data.load(name, seed)
+arch = " → ".join(map(str, (d.n_features, *hidden, d.n_classes)))
+t0 = time.perf_counter()
+with st.spinner(f"Training a {arch} network at {len(rates)} rate(s) for {steps} steps "
+                "(the first run of a shape also compiles it)…"):
+    run, regimes, preds = cached_train(*config)
+elapsed = time.perf_counter() - t0
+
+for col, lr, regime in zip(st.columns(len(rates)), rates, regimes, strict=True):
+    with col:
+        regime_badge(regime, label=f"{rate_label(lr)}: ")
+
+st.plotly_chart(training_curves_figure(run, rates), key="nt_curves")
+
+rows = []
+for i, lr in enumerate(rates):
+    dead = int(run.diverged_at[i])
+    end = run.train_loss.shape[1] if dead < 0 else max(1, dead)
+    rows.append({"rate": lr, "regime": regimes[i],
+                 "final training loss": float(run.train_loss[i, end - 1]),
+                 "final validation accuracy (%)": 100 * float(run.eval_acc[i, 0, end - 1]),
+                 "best validation accuracy (%)": 100 * float(run.eval_acc[i, 0, :end].max()),
+                 "diverged at step": None if dead < 0 else dead})
+st.dataframe(rows, hide_index=True, column_config={
+    "rate": st.column_config.NumberColumn(format="%.4g"),
+    "final training loss": st.column_config.NumberColumn(format="%.4g"),
+    "final validation accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
+    "best validation accuracy (%)": st.column_config.NumberColumn(format="%.1f")})
+live = [i for i in range(len(rates)) if run.diverged_at[i] < 0]
+if live:
+    best = max(live, key=lambda i: float(run.eval_acc[i, 0, -1]))
+    st.write(f"Best validation accuracy after {steps} steps: **{rate_label(rates[best])}** "
+             f"({100 * float(run.eval_acc[best, 0, -1]):.1f}%).")
+else:
+    st.write("Every rate diverged: try smaller ones.")
+st.caption(f"Regimes are read from the training-loss curve: diverged (loss non-finite or above "
+           f"{mlp.DIVERGENCE_FACTOR:g}× its start; the run stops there), oscillating (the loss rises on "
+           "at least 10% of steps), slow (still falling clearly at the end), otherwise converged. "
+           f"Computed in {elapsed:.2f} s.")
+
+if d.n_features == 2:
+    st.subheader("Decision regions during training")
+    pick = st.segmented_control("Rate", list(range(len(rates))), default=min(1, len(rates) - 1),
+                                format_func=lambda i: rate_label(rates[i]), key="nt_pick")
+    pick = 0 if pick is None else int(pick)
+    with st.spinner(f"Recording the decision regions at {N_FRAMES} steps…"):
+        xs, ys, classes, frame_steps = cached_boundaries(*config)
+    st.plotly_chart(boundary_figure(d.x_val, d.y_val, xs, ys, classes[pick], frame_steps,
+                                    title=f"{rate_label(rates[pick])}: validation points on the "
+                                          "predicted regions"), key="nt_boundary")
+    if run.diverged_at[pick] >= 0:
+        st.caption(f"This rate diverged at step {int(run.diverged_at[pick])}; the regions stay as "
+                   "they were just before.")
+else:
+    st.subheader("Validation images and predicted labels")
+    pick = st.segmented_control("Rate", list(range(len(rates))), default=min(1, len(rates) - 1),
+                                format_func=lambda i: rate_label(rates[i]), key="nt_pick")
+    pick = 0 if pick is None else int(pick)
+    n_show = 40
+    wrong = int(np.sum(preds[pick][:n_show] != d.y_val[:n_show]))
+    st.plotly_chart(digits_figure(d.x_val[:n_show], d.y_val[:n_show], preds[pick][:n_show]),
+                    key="nt_digits")
+    st.caption(f"{rate_label(rates[pick])}: {wrong} of these {n_show} validation images are "
+               "misclassified (red: predicted label, true label in brackets).")
+
+if show_sharpness:
+    st.subheader("Sharpness and the edge of stability")
+    if batch is not None:
+        st.info("Sharpness is tracked for full-batch training; these curves use full batches.",
+                icon=":material/info:")
+    with st.spinner("Power iteration on Hessian-vector products at 40 steps per rate…"):
+        s_steps, sharp, s_dead = cached_sharpness(name, hidden, rates, int(steps), seed, activation)
+    st.plotly_chart(sharpness_figure(s_steps, sharp, rates, s_dead), key="nt_sharpness")
+    ends = [f"{rate_label(lr)}: {float(sharp[i, -1]):.3g} (2/lr = {2 / lr:.3g})"
+            for i, lr in enumerate(rates) if s_dead[i] < 0]
+    st.caption("Final sharpness: " + ("; ".join(ends) if ends else "every rate diverged") + ". "
+               "Gradient descent on a quadratic is stable only while sharpness < 2/lr; with a fixed "
+               "rate, network training tends to push sharpness up until it hovers near 2/lr.")
