@@ -24,6 +24,8 @@ SCRIPTS = {  # name: (file, title of its section in the table)
     "engine": ("bench_engine.py", "Engine (Rosenbrock / quadratic, after compile unless stated)"),
     "page": ("bench_page.py", "Playground page (AppTest)"),
     "browser": ("bench_browser.py", "Playground in headless Chromium"),
+    "tuning": ("bench_tuning.py", "Part 3: grid search and the LR range test"),
+    "networks": ("bench_networks.py", "Part 4: pre-training and fine-tuning"),
 }
 
 
