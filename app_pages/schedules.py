@@ -97,7 +97,7 @@ right.plotly_chart(loss_curves_figure(
     "loss above the minimum" if target == "surface" else "training loss", diverged_at=dead),
     key="sch_losses")
 if target == "surface":
-    st.plotly_chart(trajectory_figure(surface, sweep, height=480), key="sch_paths")
+    st.plotly_chart(trajectory_figure(surface, sweep, height=480, labels=names), key="sch_paths")
 
 rows = []
 for i, n in enumerate(names):

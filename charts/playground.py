@@ -61,11 +61,12 @@ def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.
     return points[idx]
 
 
-def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640) -> go.Figure:
+def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
+                      labels: list[str] | None = None) -> go.Figure:
     """The surface (image + contour lines + minima), each rate's path, and an animation.
 
     Frames move only the heads (a marker with a short trail); the surface and
-    the full paths are sent once.
+    the full paths are sent once. ``labels`` name the runs (default: their first rate).
     """
     uri, lx, ly = surface_background(surface)
     (x0, x1), (y0, y1) = surface.bounds
@@ -85,11 +86,11 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640) -> go.F
     for i, t in enumerate(sweep):
         end = visible_end(t.points, t.diverged_at)
         ends.append(end)
+        name = labels[i] if labels else rate_label(float(t.lrs[0]))
         data.append(dict(type="scatter", x=_r(t.points[:end, 0]), y=_r(t.points[:end, 1]),
-                         mode="lines", name=rate_label(float(t.lrs[0])) if t.steps else "",
+                         mode="lines", name=name,
                          line=dict(color=color(i), width=2), opacity=0.75,
-                         hovertemplate="x=%{x:.3f}, y=%{y:.3f}<extra>" +
-                         rate_label(float(t.lrs[0])) + "</extra>"))
+                         hovertemplate="x=%{x:.3f}, y=%{y:.3f}<extra>" + name + "</extra>"))
     markers_x, markers_y, markers_text, markers_color = [], [], [], []
     for i, t in enumerate(sweep):
         if t.diverged_at is not None:
@@ -167,7 +168,7 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
         if diverged_at is not None and len(ys):
             data.append(dict(type="scatter", x=[int(ks[-1])], y=[float(y[-1])],
                              mode="markers+text", text=[f"diverged at step {diverged_at}"],
-                             textposition="top left", showlegend=False,
+                             textposition="bottom left", showlegend=False,
                              marker=dict(symbol="x", size=11, color=color(i))))
     layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
                   margin=dict(l=50, r=10, t=40, b=40),

@@ -111,7 +111,7 @@ def comparison_rows(rates, sweep, diagnoses) -> list[dict]:
             is not None else f"not within {t.steps}",
             "convergence": d.regime.value,
             "risk of overshooting (overshoots)": d.overshoots,
-            "diverged at step": t.diverged_at,
+            "diverged at step": "—" if t.diverged_at is None else str(t.diverged_at),
             "precision (final distance)": "diverged" if t.diverged_at else f"{d.final_distance:.2g}",
             "largest step": f"{float(t.step_sizes[: t.diverged_at or None].max()):.3g}",
         })
