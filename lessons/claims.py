@@ -9,8 +9,38 @@ from __future__ import annotations
 
 import math
 
-from lessons.loader import Expect, Lesson
+from lessons.loader import Expect, FineTuneSpec, Lesson
 from ui.scene import run_scene
+
+
+def run_finetune(spec: FineTuneSpec):
+    """Pre-train on digits 0-4 (cached per process), then fine-tune on 5-9 at each rate."""
+    from engine import finetune
+
+    return finetune.finetune(finetune.pretrain(), spec.rates, spec.steps,
+                             freeze_lower=spec.freeze_lower, lower_scale=spec.lower_scale,
+                             warmup=spec.warmup)
+
+
+def finetune_measures(run, rate: float) -> tuple[float, float | None]:
+    """(final task-A accuracy, steps to learn task B or inf) for one rate of a fine-tuning run."""
+    i = _index(run.rates, rate)
+    learned = run.steps_to_learn()[i]
+    return float(run.a_acc[i, -1]), math.inf if learned is None else learned
+
+
+def check_finetune(lesson: Lesson, expect: Expect, where: str) -> list[str]:
+    run = run_finetune(lesson.experiments[expect.experiment].scene)
+    failures = []
+    for a, relation, b in expect.compare:
+        (acc_a, learn_a), (acc_b, learn_b) = finetune_measures(run, a), finetune_measures(run, b)
+        if relation == "keeps more than":
+            ok, shown = acc_a > acc_b, f"task-A accuracy {acc_a:.1%} vs {acc_b:.1%}"
+        else:
+            ok, shown = learn_a < learn_b, f"steps to learn task B {learn_a} vs {learn_b}"
+        if not ok:
+            failures.append(f"{where}: claimed '{a:g} {relation} {b:g}' but measured {shown}.")
+    return failures
 
 
 def _index(rates, rate: float) -> int:
@@ -20,8 +50,10 @@ def _index(rates, rate: float) -> int:
 def check_expect(lesson: Lesson, expect: Expect) -> list[str]:
     """Failure sentences for one ``expect`` block (empty when every claim holds)."""
     exp = lesson.experiments[expect.experiment]
-    surface, sweep, diagnoses = run_scene(exp.scene)
     where = f"{lesson.slug}.md line {expect.line} (experiment {exp.id!r})"
+    if isinstance(exp.scene, FineTuneSpec):
+        return check_finetune(lesson, expect, where)
+    surface, sweep, diagnoses = run_scene(exp.scene)
     failures = []
     for rate, regime in expect.regimes:
         got = diagnoses[_index(exp.scene.rates, rate)].regime.value

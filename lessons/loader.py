@@ -31,7 +31,20 @@ PREDICT_CHOICES = {  # what a student picks -> the regimes that make it right
     "diverge": ("diverged",),
     "get stuck": ("local minimum", "slow"),
 }
-COMPARISONS = ("slower than", "faster than", "closer than")
+COMPARISONS = ("slower than", "faster than", "closer than")  # surface experiments
+NETWORK_COMPARISONS = ("keeps more than", "learns faster than")  # fine-tuning experiments
+TASKS = ("surface", "finetune")
+
+
+@dataclass(frozen=True)
+class FineTuneSpec:
+    """A fine-tuning experiment: pre-train on digits 0-4, fine-tune on 5-9 at each rate."""
+
+    rates: tuple[float, ...]
+    steps: int = 200
+    freeze_lower: bool = False
+    lower_scale: float = 1.0
+    warmup: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ class LessonError:
 @dataclass(frozen=True)
 class Experiment:
     id: str
-    scene: Scene
+    scene: Scene | FineTuneSpec
     line: int
     caption: str = ""
     table: bool = False  # show the measured comparison table under the run
@@ -128,8 +141,36 @@ def _rate(value, where: str) -> float:
     return r
 
 
+def parse_finetune(cfg: dict) -> FineTuneSpec:
+    """A ``task: finetune`` experiment's YAML -> FineTuneSpec (ValueError with a clear sentence)."""
+    rates = cfg.get("rates")
+    if not isinstance(rates, list) or not 1 <= len(rates) <= MAX_RATES:
+        raise ValueError(f"'rates' must be a list of 1 to {MAX_RATES} learning rates.")
+    rates = tuple(_rate(r, "rates") for r in rates)
+    steps = cfg.get("steps", 200)
+    if not isinstance(steps, int) or not STEPS_MIN <= steps <= STEPS_MAX:
+        raise ValueError(f"'steps' must be a whole number from {STEPS_MIN} to {STEPS_MAX}.")
+    lower_scale = float(cfg.get("lower_scale", 1.0))
+    if not 0.0 <= lower_scale <= 1.0:
+        raise ValueError("'lower_scale' (the lower layers' share of the rate) must be in [0, 1].")
+    warmup = cfg.get("warmup", 0)
+    if not isinstance(warmup, int) or not 0 <= warmup < steps:
+        raise ValueError("'warmup' must be a whole number of steps, shorter than the run.")
+    unknown = set(cfg) - {"id", "task", "rates", "steps", "freeze_lower", "lower_scale", "warmup",
+                          "caption", "table"}
+    if unknown:
+        raise ValueError(f"a fine-tuning experiment has no key {sorted(unknown)[0]!r}.")
+    return FineTuneSpec(rates, steps, bool(cfg.get("freeze_lower", False)), lower_scale, warmup)
+
+
 def parse_experiment(cfg: dict, line: int, index: int) -> Experiment:
     """An ``experiment`` block's YAML -> Experiment (raises ValueError with a clear sentence)."""
+    task = cfg.get("task", "surface")
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
+    if task == "finetune":
+        return Experiment(str(cfg.get("id", f"experiment-{index}")), parse_finetune(cfg), line,
+                          str(cfg.get("caption", "")), False)
     name = cfg.get("surface", "quadratic")
     if name not in surfaces.names():
         raise ValueError(f"unknown surface {name!r}; choose one of {', '.join(surfaces.names())}.")
@@ -185,6 +226,11 @@ def parse_expect(cfg: dict, line: int, experiments: dict[str, Experiment], last:
         raise ValueError(f"'expect' refers to unknown experiment {exp_id!r}; "
                          "put it after the experiment it checks, or name it with 'experiment:'.")
     exp = experiments[exp_id]
+    network = isinstance(exp.scene, FineTuneSpec)
+    if network and cfg.get("regimes"):
+        raise ValueError("a fine-tuning experiment's claims are comparisons "
+                         "('A keeps more than B', 'A learns faster than B'), not regimes.")
+    allowed = NETWORK_COMPARISONS if network else COMPARISONS
     regimes = []
     for key, regime in (cfg.get("regimes") or {}).items():
         if regime not in REGIMES:
@@ -192,10 +238,11 @@ def parse_expect(cfg: dict, line: int, experiments: dict[str, Experiment], last:
         regimes.append((_rate_key(key, exp, "regimes"), regime))
     compare = []
     for text in cfg.get("compare") or []:
-        m = re.fullmatch(r"\s*(\S+)\s+(" + "|".join(COMPARISONS) + r")\s+(\S+)\s*", str(text))
+        m = re.fullmatch(r"\s*(\S+)\s+(" + "|".join(allowed) + r")\s+(\S+)\s*", str(text))
         if not m:
-            raise ValueError(f"comparison {text!r} must read 'A slower than B', 'A faster than B' "
-                             "or 'A closer than B' with two of the experiment's rates.")
+            forms = " or ".join(f"'A {c} B'" for c in allowed)
+            raise ValueError(f"comparison {text!r} must read {forms} with two of the "
+                             "experiment's rates.")
         compare.append((_rate_key(m[1], exp, "compare"), m[2], _rate_key(m[3], exp, "compare")))
     if not regimes and not compare:
         raise ValueError("'expect' needs 'regimes' or 'compare'.")
@@ -209,6 +256,8 @@ def parse_predict(cfg: dict, line: int, experiments: dict[str, Experiment], last
     if exp_id not in experiments:
         raise ValueError(f"'predict' refers to unknown experiment {exp_id!r}.")
     exp = experiments[exp_id]
+    if isinstance(exp.scene, FineTuneSpec):
+        raise ValueError("predictions work on surface experiments only.")
     rate = _rate_key(cfg.get("rate", exp.scene.rates[0]), exp, "predict")
     question = str(cfg.get("question", f"What will a rate of {rate:g} do?"))
     return Predict(exp_id, rate, question, line)

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lessons.claims import check_lesson
-from lessons.loader import Expect, Experiment, Predict, Quiz, load, load_all, parse_text
+from lessons.loader import Expect, Experiment, FineTuneSpec, Predict, Quiz, load, load_all, parse_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 LESSONS = load_all()
@@ -40,6 +40,7 @@ def test_a_false_claim_is_caught():
     failures = check_lesson(load(FIXTURES / "broken-claim.md"))
     assert any("0.21 claimed 'converged' but the run is 'diverged'" in f for f in failures)
     assert any("'0.21 faster than 0.01'" in f for f in failures)
+    assert any("'1 keeps more than 0.01'" in f and "task-A accuracy" in f for f in failures)
 
 
 def test_malformed_lesson_names_file_and_line():
@@ -50,6 +51,7 @@ def test_malformed_lesson_names_file_and_line():
     assert any("line 14" in m and "outside" in m for m in messages), messages
     assert any("quiz" in m and "YAML" in m for m in messages), messages
     assert any("unknown experiment 'nowhere'" in m for m in messages), messages
+    assert any("comparisons" in m and "not regimes" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -88,9 +90,9 @@ def test_every_lesson_page_renders(lesson):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value == lesson.title
-    n_free = sum(1 for e in lesson.blocks(Experiment)
+    charts = sum(1 if isinstance(e.scene, FineTuneSpec) else 2 for e in lesson.blocks(Experiment)
                  if not any(p.experiment == e.id for p in lesson.blocks(Predict)))
-    assert len(at.get("plotly_chart")) == 2 * n_free
+    assert len(at.get("plotly_chart")) == charts
 
 
 def test_lesson_index_shows_every_lesson_and_progress():

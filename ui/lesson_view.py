@@ -13,10 +13,20 @@ from urllib.parse import urlencode
 import streamlit as st
 import streamlit.components.v1 as components
 
+from charts.networks import finetune_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.style import rate_label
-from lessons.claims import check_expect
-from lessons.loader import PREDICT_CHOICES, Expect, Experiment, Lesson, Predict, Quiz, Text
+from lessons.claims import check_expect, finetune_measures, run_finetune
+from lessons.loader import (
+    PREDICT_CHOICES,
+    Expect,
+    Experiment,
+    FineTuneSpec,
+    Lesson,
+    Predict,
+    Quiz,
+    Text,
+)
 from ui import progress as prog
 from ui.runtime import warm_up
 from ui.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
@@ -55,6 +65,11 @@ def cached_run(scene: Scene):
     return run_scene(scene)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_finetune(spec: FineTuneSpec):
+    return run_finetune(spec)
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_check(lesson_path: str, expect: Expect) -> list[str]:
     from lessons.loader import load
@@ -70,9 +85,37 @@ def _key(lesson: Lesson, *parts) -> str:
     return ":".join([lesson.slug, *map(str, parts)])
 
 
+def render_finetune(lesson: Lesson, exp: Experiment) -> None:
+    """An editable fine-tuning run: task-B learning and task-A forgetting per rate, measured."""
+    spec = exp.scene
+    cols = st.columns(len(spec.rates) + 1, vertical_alignment="bottom")
+    rates = [col.number_input(f"rate {i + 1}", RATE_MIN, RATE_MAX, float(lr), format="%.4g",
+                              step=None, key=_key(lesson, exp.id, "lr", i))
+             for i, (col, lr) in enumerate(zip(cols, spec.rates, strict=False))]
+    cols[-1].link_button("Open the Fine-tuning page ↗", "/fine-tuning")
+    spec = replace(spec, rates=tuple(float(r) for r in rates))
+    with st.spinner("Pre-training a network on digits 0-4 (once), then fine-tuning it on 5-9…"):
+        run = cached_finetune(spec)
+    st.plotly_chart(finetune_figure(run), key=_key(lesson, exp.id, "finetune"))
+    rows = []
+    for i, lr in enumerate(spec.rates):
+        acc_a, learned = finetune_measures(run, lr)
+        rows.append({"rate": f"{lr:g}", "task A before": f"{run.a_acc[i, 0]:.1%}",
+                     "task A after": f"{acc_a:.1%}",
+                     "steps to learn task B (80%)": "never" if learned == float("inf") else learned,
+                     "task B after": f"{run.b_acc[i, -1]:.1%}",
+                     "diverged at step": "—" if run.diverged_at[i] < 0 else int(run.diverged_at[i])})
+    st.dataframe(rows, hide_index=True)
+    if exp.caption:
+        st.caption(exp.caption)
+
+
 def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None:
     """An editable scene: rate entries, the animated surface, loss curves, regime badges."""
     st.markdown(f'<a id="{exp.id}"></a>', unsafe_allow_html=True)
+    if isinstance(exp.scene, FineTuneSpec):
+        render_finetune(lesson, exp)
+        return
     predict = next((p for p in lesson.blocks(Predict) if p.experiment == exp.id), None)
     if predict is not None and not render_predict(lesson, predict, exp):
         return
@@ -126,8 +169,17 @@ def render_expect(lesson: Lesson, expect: Expect) -> None:
         st.caption("What this experiment shows appears after your prediction.")
         return
     failures = cached_check(lesson.path, expect)
-    _, sweep, diagnoses = cached_run(exp.scene)
     lines = []
+    if isinstance(exp.scene, FineTuneSpec):
+        run = cached_finetune(exp.scene)
+        for a, relation, b in expect.compare:
+            (acc_a, learn_a), (acc_b, learn_b) = (finetune_measures(run, r) for r in (a, b))
+            shown = (f"task A kept {acc_a:.1%} vs {acc_b:.1%}" if relation == "keeps more than"
+                     else f"{learn_a} vs {learn_b} steps to 80% on task B")
+            lines.append(f"- rate **{a:g}** {relation} **{b:g}** (measured: {shown})")
+        _claims_box(lines, failures)
+        return
+    _, sweep, diagnoses = cached_run(exp.scene)
     for rate, regime in expect.regimes:
         i = exp.scene.rates.index(rate)
         d = diagnoses[i]
@@ -137,6 +189,10 @@ def render_expect(lesson: Lesson, expect: Expect) -> None:
         da, db = (diagnoses[exp.scene.rates.index(r)] for r in (a, b))
         fmt = lambda d: "never" if d.steps_to_converge is None else f"{d.steps_to_converge} steps"  # noqa: E731
         lines.append(f"- rate **{a:g}** is {relation} **{b:g}** (measured: {fmt(da)} vs {fmt(db)})")
+    _claims_box(lines, failures)
+
+
+def _claims_box(lines: list[str], failures: list[str]) -> None:
     box = st.success if not failures else st.error
     box("**What this experiment shows** (checked on every run of the test suite):\n"
         + "\n".join(lines) + ("" if not failures else "\n\n" + "\n".join(failures)))
