@@ -168,7 +168,8 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
         if diverged_at is not None and len(ys):
             data.append(dict(type="scatter", x=[int(ks[-1])], y=[float(y[-1])],
                              mode="markers+text", text=[f"diverged at step {diverged_at}"],
-                             textposition="bottom left", showlegend=False,
+                             textposition="bottom right" if ks[-1] < steps / 2 else "bottom left",
+                             showlegend=False,
                              marker=dict(symbol="x", size=11, color=color(i))))
     layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
                   margin=dict(l=50, r=10, t=40, b=40),

@@ -37,6 +37,7 @@ PRESENTER_CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 .block-container { max-width: 96vw !important; padding-top: 1.5rem !important; }
+main:focus, main:focus-visible { outline: none !important; }
 .stMarkdown p, .stMarkdown li { font-size: 1.45rem !important; line-height: 1.5 !important; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; }
 </style>
@@ -102,9 +103,9 @@ def render_finetune(lesson: Lesson, exp: Experiment) -> None:
         acc_a, learned = finetune_measures(run, lr)
         rows.append({"rate": f"{lr:g}", "task A before": f"{run.a_acc[i, 0]:.1%}",
                      "task A after": f"{acc_a:.1%}",
-                     "steps to learn task B (80%)": "never" if learned == float("inf") else learned,
+                     "steps to learn task B (80%)": "never" if learned == float("inf") else str(learned),
                      "task B after": f"{run.b_acc[i, -1]:.1%}",
-                     "diverged at step": "—" if run.diverged_at[i] < 0 else int(run.diverged_at[i])})
+                     "diverged at step": "—" if run.diverged_at[i] < 0 else str(run.diverged_at[i])})
     st.dataframe(rows, hide_index=True)
     if exp.caption:
         st.caption(exp.caption)
@@ -150,10 +151,10 @@ def comparison_rows(rates, sweep, diagnoses) -> list[dict]:
     for lr, t, d in zip(rates, sweep, diagnoses, strict=True):
         rows.append({
             "rate": f"{lr:g}",
-            "training time (steps to converge)": d.steps_to_converge if d.steps_to_converge
+            "training time (steps to converge)": str(d.steps_to_converge) if d.steps_to_converge
             is not None else f"not within {t.steps}",
             "convergence": d.regime.value,
-            "risk of overshooting (overshoots)": d.overshoots,
+            "risk of overshooting (overshoots)": str(d.overshoots),
             "diverged at step": "—" if t.diverged_at is None else str(t.diverged_at),
             "precision (final distance)": "diverged" if t.diverged_at else f"{d.final_distance:.2g}",
             "largest step": f"{float(t.step_sizes[: t.diverged_at or None].max()):.3g}",
