@@ -292,7 +292,6 @@ def bench_sweep(repeats: int) -> tuple[list[dict], dict]:
         "kernel": kernel,
         "numpy_pairs": lambda: numpy_sweep_pairs(s, SWEEP_RATES, STEPS),
         "numpy_columns": lambda: numpy_sweep_columns(s, SWEEP_RATES, STEPS),
-        "rate_table": lambda: [descent.rate_table(r, STEPS) for r in rates],
     }, repeats)
     e, k = t["engine"], t["kernel"]
     best_np = min(("numpy_pairs", "numpy_columns"), key=lambda name: t[name].median)
@@ -312,8 +311,6 @@ def bench_sweep(repeats: int) -> tuple[list[dict], dict]:
     print(f"b) sweep {n} rates x {STEPS} steps, Rosenbrock, full trajectories ({e.n} repeats)")
     print(f"   descent.sweep          {e.ms_cpu()}")
     print(f"   raw kernel (1,024-rate bucket) {k.ms_cpu()}")
-    print(f"   rate table (sweep's per-rate rate_table loop, host side) "
-          f"{t['rate_table'].ms_cpu()}")
     print(f"   NumPy (n, 2) arrays    {t['numpy_pairs'].ms_cpu()}")
     print(f"   NumPy x, y columns     {t['numpy_columns'].ms_cpu()}")
     print(f"   best NumPy / engine = {ratio:.2f}x (target >= 5x)")
@@ -327,9 +324,6 @@ def bench_sweep(repeats: int) -> tuple[list[dict], dict]:
                    f"{ratio:.2f}x (CPU {b.cpu / e.cpu:.2f}x)", ">= 5x", ratio >= 5),
         common.row("  of which the raw jitted kernel (1,024-rate bucket)", k.ms_cpu(),
                    ratio=f"{k.median / e.median:.0%} of `sweep`"),
-        common.row("  of which building the rate table (`rate_table` per rate)",
-                   t["rate_table"].ms_cpu(), ratio=f"{t['rate_table'].median / e.median:.0%} "
-                   "of `sweep`"),
         common.row("  same results as NumPy (divergence step; final point rtol=atol=1e-2)",
                    f"{agree['same_diverged_at']}/{n} same step, {agree['final_point_close']}/{n}"
                    " close", target="all steps, >= 99% points", met=agree["honest"]),
@@ -339,7 +333,6 @@ def bench_sweep(repeats: int) -> tuple[list[dict], dict]:
     ]
     info = {"engine_ms": e.median * 1e3, "engine_min_ms": e.min * 1e3,
             "kernel_ms": k.median * 1e3, "kernel_min_ms": k.min * 1e3,
-            "rate_table_ms": t["rate_table"].median * 1e3,
             "numpy_pairs_ms": t["numpy_pairs"].median * 1e3,
             "numpy_columns_ms": t["numpy_columns"].median * 1e3,
             "ratio": ratio, "agreement": agree, "bytes_written": nbytes, "bandwidth": bw,
