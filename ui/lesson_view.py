@@ -134,7 +134,7 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         with col:
             regime_badge(d.regime.value, label=f"{rate_label(lr)}: ")
     left, right = st.columns([3, 2])
-    left.plotly_chart(trajectory_figure(surface, sweep, height=620 if presenting else 430),
+    left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430),
                       key=_key(lesson, exp.id, "traj"))
     right.plotly_chart(loss_figure(surface, sweep), key=_key(lesson, exp.id, "loss"))
     if exp.caption:
