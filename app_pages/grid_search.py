@@ -7,6 +7,7 @@ from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
 from ui.runtime import setup_jax, warm_up
+from ui.scene import checked_rate_range
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
@@ -49,14 +50,8 @@ with st.sidebar:
         seeds = st.number_input("Seeds (initial weights and batch order)", min_value=0,
                                 max_value=grid_search.MAX_SEEDS, value=d["seeds"], key="grid_seeds")
 
-problems = []
-if not (lo > 0 and hi > 0):
-    problems.append(f"Rates must be positive. Using {d['lo']:g} to {d['hi']:g}.")
-    lo, hi = d["lo"], d["hi"]
-elif lo >= hi:
-    problems.append(f"The smallest rate ({lo:g}) must be below the largest ({hi:g}). "
-                    f"Using {d['lo']:g} to {d['hi']:g}.")
-    lo, hi = d["lo"], d["hi"]
+lo, hi, problem = checked_rate_range(lo, hi, (d["lo"], d["hi"]))
+problems = [problem] if problem else []
 if n < 2:
     problems.append(f"A grid needs at least 2 rates. Using {d['n']}.")
     n = d["n"]

@@ -6,6 +6,7 @@ import streamlit as st
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp
 from ui.runtime import setup_jax
+from ui.scene import checked_rate_range
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}
@@ -49,14 +50,8 @@ with st.sidebar:
         skip = st.slider("Warm-up fraction left out of the slope rule", 0.0, 0.5,
                          lr_finder.DEFAULT_SKIP, 0.05, key="lrf_skip")
 
-problems = []
-if not (min_lr > 0 and max_lr > 0):
-    problems.append(f"Rates must be positive. Using {D['min_lr']:g} to {D['max_lr']:g}.")
-    min_lr, max_lr = D["min_lr"], D["max_lr"]
-elif min_lr >= max_lr:
-    problems.append(f"The smallest rate ({min_lr:g}) must be below the largest ({max_lr:g}). "
-                    f"Using {D['min_lr']:g} to {D['max_lr']:g}.")
-    min_lr, max_lr = D["min_lr"], D["max_lr"]
+min_lr, max_lr, problem = checked_rate_range(min_lr, max_lr, (D["min_lr"], D["max_lr"]))
+problems = [problem] if problem else []
 if steps < 2:
     problems.append(f"The range test needs at least 2 steps to grow the rate. Using {D['steps']}.")
     steps = D["steps"]

@@ -221,15 +221,11 @@ def _finetune(params0, head_a, xb, yb, xa_val, ya_val, xb_val, yb_val, lr_table,
                 idx = jax.random.randint(jax.random.fold_in(key, k), (batch_size,), 0, n_train)
                 g = jax.grad(mlp.loss)(p, xb[idx], yb[idx], activation)
             v, new_state = tracer.update(g, state)
-            p_new = tuple((w - lr * s * vw, b - lr * s * vb)
-                          for (w, b), (vw, vb), s in zip(p, v, layer_scales, strict=True))
+            p_new = mlp.scaled_update(p, v, lr, layer_scales)
             m_new, g_new = measure(p_new)
-            finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)]))
-            bad = ~finite | ~jnp.isfinite(m_new[0]) | (m_new[0] > bound)
-            live = (dead_at < 0) & (k < n_steps)
-            dead_at = jnp.where(live & bad, k + 1, dead_at)
-            keep = partial(jnp.where, live & ~bad)
-            p, state, m, g = jax.tree.map(keep, (p_new, new_state, m_new, g_new), (p, state, m, g))
+            (p, state, m, g), dead_at = mlp.freeze_on_divergence(
+                k, n_steps, dead_at, p_new, m_new[0], bound,
+                (p_new, new_state, m_new, g_new), (p, state, m, g))
             return (p, state, m, g, dead_at), m
 
         carry0 = (params0, tracer.init(params0), m0, g0, jnp.int32(-1))

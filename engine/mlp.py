@@ -118,6 +118,26 @@ class TrainRun:
         return jax.tree.map(lambda a: a[i], self.params)
 
 
+def scaled_update(params: Params, velocity: Params, lr, layer_scales) -> Params:
+    """theta_{k+1} = theta_k - lr * s_layer * v_{k+1}, layer by layer."""
+    return tuple((w - lr * s * vw, b - lr * s * vb)
+                 for (w, b), (vw, vb), s in zip(params, velocity, layer_scales, strict=True))
+
+
+def freeze_on_divergence(k, n_steps, dead_at, params_new, loss_new, bound, new, old):
+    """The divergence rule shared by every trainer: keep ``new`` unless step k is past
+    ``n_steps`` or diverged (non-finite weights or loss, or loss above ``bound``), in which
+    case keep ``old``; the first diverging step k + 1 goes into ``dead_at`` (-1 until then).
+
+    Returns (kept pytree, dead_at).
+    """
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(params_new)]))
+    bad = ~finite | ~jnp.isfinite(loss_new) | (loss_new > bound)
+    live = (dead_at < 0) & (k < n_steps)
+    dead_at = jnp.where(live & bad, k + 1, dead_at)
+    return jax.tree.map(partial(jnp.where, live & ~bad), new, old), dead_at
+
+
 @partial(jax.jit, static_argnames=("activation", "batch_size"))
 def _train(params0, x, y, evals, lr_table, layer_scales, momentum, n_steps, seed,
            activation, batch_size):
@@ -155,16 +175,11 @@ def _train(params0, x, y, evals, lr_table, layer_scales, momentum, n_steps, seed
                 idx = jax.random.randint(jax.random.fold_in(key, k), (batch_size,), 0, n_train)
                 g = jax.grad(loss)(p, x[idx], y[idx], activation)
             v, new_state = tracer.update(g, state)
-            p_new = tuple((w - lr * s * vw, b - lr * s * vb)
-                          for (w, b), (vw, vb), s in zip(p, v, layer_scales, strict=True))
+            p_new = scaled_update(p, v, lr, layer_scales)
             m_new, g_new = measure(p_new)
-            finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)]))
-            bad = ~finite | ~jnp.isfinite(m_new[0]) | (m_new[0] > bound)
-            live = (dead_at < 0) & (k < n_steps)
-            dead_at = jnp.where(live & bad, k + 1, dead_at)
-            move = live & ~bad
-            keep = partial(jnp.where, move)
-            p, state, m, g = jax.tree.map(keep, (p_new, new_state, m_new, g_new), (p, state, m, g))
+            (p, state, m, g), dead_at = freeze_on_divergence(
+                k, n_steps, dead_at, p_new, m_new[0], bound,
+                (p_new, new_state, m_new, g_new), (p, state, m, g))
             return (p, state, m, g, dead_at), m
 
         carry0 = (params0, tracer.init(params0), m0, g0, jnp.int32(-1))

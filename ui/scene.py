@@ -173,6 +173,22 @@ def scene_to_query(scene: Scene) -> dict[str, str]:
     return q
 
 
+def checked_rate_range(lo: float, hi: float, default: tuple[float, float]
+                       ) -> tuple[float, float, str | None]:
+    """(lo, hi, None) if 0 < lo < hi, else the default range and a sentence saying why.
+
+    >>> checked_rate_range(5.0, 1.0, (0.001, 1.0))[2]
+    'The smallest rate (5) must be below the largest (1). Using 0.001 to 1.'
+    """
+    d_lo, d_hi = default
+    if not (lo > 0 and hi > 0):
+        return d_lo, d_hi, f"Rates must be positive. Using {d_lo:g} to {d_hi:g}."
+    if lo >= hi:
+        return d_lo, d_hi, (f"The smallest rate ({lo:g}) must be below the largest ({hi:g}). "
+                            f"Using {d_lo:g} to {d_hi:g}.")
+    return lo, hi, None
+
+
 def with_surface(scene: Scene, name: str) -> Scene:
     """The same scene on another surface, with that surface's default parameters and start."""
     return replace(scene, surface=name, params=default_params(name), start=None)
