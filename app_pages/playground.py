@@ -12,7 +12,7 @@ from engine.diagnose import default_tol
 from ui import playground_state as state
 from ui.presets import presets
 from ui.runtime import warm_up
-from ui.scene import Scene, run_scene
+from engine.scene import Scene, run_scene
 from ui.widgets import regime_badge
 
 

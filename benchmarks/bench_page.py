@@ -32,7 +32,7 @@ from streamlit.testing.v1 import AppTest
 from charts.playground import loss_figure, step_size_figure, trajectory_figure
 from engine import descent
 from engine.diagnose import diagnose
-from ui.scene import Scene
+from engine.scene import Scene
 from ui.widgets import RATE_STOPS
 
 APP = str(common.ROOT / "app.py")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from lessons.loader import Expect, FineTuneSpec, Lesson
-from ui.scene import run_scene
+from engine.scene import run_scene
 
 
 def run_finetune(spec: FineTuneSpec):

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from engine import schedules, surfaces
-from ui.scene import MAX_RATES, RATE_MAX, RATE_MIN, STEPS_MAX, STEPS_MIN, SURFACE_PARAMS, Scene
+from engine.scene import MAX_RATES, RATE_MAX, RATE_MIN, STEPS_MAX, STEPS_MIN, SURFACE_PARAMS, Scene
 
 LESSON_DIR = Path(__file__).resolve().parent
 BLOCK_KINDS = ("experiment", "expect", "predict", "quiz")

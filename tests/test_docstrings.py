@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theory",
-           "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "ui.scene",
+           "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "engine.scene",
            "ui.presets", "ui.progress", "lessons.loader"]
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ui.presets import presets
-from ui.scene import (
+from engine.scene import (
     RATE_MAX,
     STEPS_MAX,
     Scene,

@@ -29,7 +29,7 @@ from lessons.loader import (
 )
 from ui import progress as prog
 from ui.runtime import warm_up
-from ui.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
+from engine.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
 from ui.widgets import regime_badge
 
 PRESENTER_CSS = """

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from engine import schedules, surfaces
-from ui.scene import (
+from engine.scene import (
     MAX_RATES,
     MOMENTUM_MAX,
     STEPS_MAX,

@@ -13,7 +13,7 @@ oscillating = 1.8/L, diverging = 2.2/L. "Stuck" uses the sharp-vs-wide surface:
 from __future__ import annotations
 
 from engine import theory
-from ui.scene import Scene, default_params
+from engine.scene import Scene, default_params
 
 
 def presets() -> dict[str, Scene]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui.scene import RATE_MAX, RATE_MIN
+from engine.scene import RATE_MAX, RATE_MIN
 
 # 20 stops per decade from 1e-4 to 10, rounded to 3 significant digits.
 RATE_STOPS: tuple[float, ...] = tuple(
