@@ -6,8 +6,8 @@ import streamlit as st
 from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
-from ui.runtime import setup_jax, warm_up
 from engine.scene import checked_rate_range
+from ui.runtime import setup_jax, warm_up
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}

@@ -5,8 +5,8 @@ import streamlit as st
 
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp
-from ui.runtime import setup_jax
 from engine.scene import checked_rate_range
+from ui.runtime import setup_jax
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}

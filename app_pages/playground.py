@@ -9,10 +9,10 @@ from charts.playground import loss_figure, step_size_figure, trajectory_figure
 from charts.style import rate_label
 from engine import theory
 from engine.diagnose import default_tol
+from engine.scene import Scene, run_scene
 from ui import playground_state as state
 from ui.presets import presets
 from ui.runtime import warm_up
-from engine.scene import Scene, run_scene
 from ui.widgets import regime_badge
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from lessons.loader import Expect, FineTuneSpec, Lesson
 from engine.scene import run_scene
+from lessons.loader import Expect, FineTuneSpec, Lesson
 
 
 def run_finetune(spec: FineTuneSpec):

@@ -4,7 +4,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ui.presets import presets
 from engine.scene import (
     RATE_MAX,
     STEPS_MAX,
@@ -12,6 +11,7 @@ from engine.scene import (
     scene_from_query,
     scene_to_query,
 )
+from ui.presets import presets
 
 
 def test_round_trip_restores_the_exact_scene():

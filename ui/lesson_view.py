@@ -16,6 +16,7 @@ import streamlit.components.v1 as components
 from charts.networks import finetune_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.style import rate_label
+from engine.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
 from lessons.claims import check_expect, finetune_measures, run_finetune
 from lessons.loader import (
     PREDICT_CHOICES,
@@ -29,7 +30,6 @@ from lessons.loader import (
 )
 from ui import progress as prog
 from ui.runtime import warm_up
-from engine.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
 from ui.widgets import regime_badge
 
 PRESENTER_CSS = """
