@@ -4,20 +4,22 @@ Set-up (split digits, a new head per task): task A is telling some digits
 apart (default 0-4), task B telling others apart (default 5-9). A network
 ``64 -> 32 -> 32 -> |A|`` is pre-trained on A once (seeded, cached per
 process). Fine-tuning keeps its lower layers (the *body*), adds a fresh,
-seeded head for B, and trains body + new head on B by SGD::
+seeded head for B, and trains body + new head on B by SGD (or any optax
+optimizer, see :func:`engine.mlp.train`)::
 
     v_{k+1} = g_k + beta * v_k,   theta_{k+1} = theta_k - lr_k * s_layer * v_{k+1}
 
-with per-layer multipliers ``s_layer`` (0 freezes the lower layers; 0.1 gives
+(for an optimizer: theta_{k+1} = theta_k + s_layer * u_k, u_k its optax update) with
+per-layer multipliers ``s_layer`` (0 freezes the lower layers; 0.1 gives
 discriminative rates) and rate tables ``lr_k`` (constant, or a linear warmup).
 Task A is measured every step with the *current body* and the *unchanged A
 head*, so any loss of task-A accuracy is forgetting caused by the body's drift.
 
-All rates run in one vmapped, jitted scan (one compile per architecture and
-data shape; rates, layer multipliers, momentum, step count and seed are
-traced). A run is frozen at the first step whose task-B training loss is
-non-finite or above ``mlp.DIVERGENCE_FACTOR`` times its start; nothing
-returned is NaN.
+All rates run in one vmapped, jitted scan (one compile per architecture, data
+shape and optimizer; rates, layer multipliers, momentum, step count and seed
+are traced). A run (weights and optimizer state) is frozen at the first step
+whose task-B training loss is non-finite or above ``mlp.DIVERGENCE_FACTOR``
+times its start; nothing returned is NaN.
 
 >>> pre = pretrain()                       # 64 -> 32 -> 32 -> 5 on digits 0-4
 >>> run = finetune(pre, DEFAULT_RATES, steps=200)
@@ -185,16 +187,15 @@ class FineTuneRun:
         return out
 
 
-@partial(jax.jit, static_argnames=("activation", "batch_size", "shared"))
+@partial(jax.jit, static_argnames=("activation", "batch_size", "shared", "optimizer"))
 def _finetune(params0, head_a, xb, yb, xa_val, ya_val, xb_val, yb_val, lr_table, layer_scales,
-              momentum, n_steps, seed, activation, batch_size, shared):
-    """Scan SGD on task B for each row of ``lr_table``; metrics are time-major (S+1, n).
+              momentum, n_steps, seed, activation, batch_size, shared, optimizer):
+    """Scan the optimizer on task B for each row of ``lr_table``; metrics are time-major (S+1, n).
 
     Task A is measured with the current body and ``head_a`` (new head), or with
     the current network as a whole (``shared``: B re-uses A's outputs).
     """
     _traces["count"] += 1
-    tracer = optax.trace(decay=momentum)
     n_train = xb.shape[0]
     value_grad = jax.value_and_grad(mlp.loss_and_accuracy, has_aux=True)
 
@@ -214,23 +215,23 @@ def _finetune(params0, head_a, xb, yb, xa_val, ya_val, xb_val, yb_val, lr_table,
     key = jax.random.PRNGKey(seed)
 
     def one_rate(rates):
-        def step(carry, inputs):
+        opt = mlp.make_optimizer(optimizer, momentum, rates)
+
+        def step(carry, k):
             p, state, m, g, dead_at = carry
-            k, lr = inputs
             if batch_size is not None:
                 idx = jax.random.randint(jax.random.fold_in(key, k), (batch_size,), 0, n_train)
                 g = jax.grad(mlp.loss)(p, xb[idx], yb[idx], activation)
-            v, new_state = tracer.update(g, state)
-            p_new = mlp.scaled_update(p, v, lr, layer_scales)
+            p_new, new_state = mlp.optimizer_step(opt, p, g, state, layer_scales)
             m_new, g_new = measure(p_new)
             (p, state, m, g), dead_at = mlp.freeze_on_divergence(
                 k, n_steps, dead_at, p_new, m_new[0], bound,
                 (p_new, new_state, m_new, g_new), (p, state, m, g))
             return (p, state, m, g, dead_at), m
 
-        carry0 = (params0, tracer.init(params0), m0, g0, jnp.int32(-1))
+        carry0 = (params0, opt.init(params0), m0, g0, jnp.int32(-1))
         ks = jnp.arange(rates.shape[0], dtype=jnp.int32)
-        (_, _, _, _, dead_at), ms = jax.lax.scan(step, carry0, (ks, rates))
+        (_, _, _, _, dead_at), ms = jax.lax.scan(step, carry0, ks)
         ms = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), m0, ms)
         return ms, dead_at
 
@@ -269,6 +270,7 @@ def finetune(
     momentum: float = 0.0,
     batch_size: int | None = None,
     seed: int = 0,
+    optimizer: mlp.Maker | None = None,
 ) -> FineTuneRun:
     """Fine-tune ``pre`` on task B at each rate in ``lrs`` (up to four), in one call.
 
@@ -278,15 +280,16 @@ def finetune(
     ``freeze_lower`` keeps the body fixed (only the head learns);
     otherwise the body's rate is ``lower_scale`` times the head's
     (discriminative rates). ``warmup`` ramps each rate up linearly from 0 over
-    that many steps.
+    that many steps. ``optimizer`` None is SGD with ``momentum``; otherwise a
+    ``learning_rate -> optax.GradientTransformation`` (``momentum`` then 0), as in
+    :func:`engine.mlp.train`; the layer multipliers scale its updates.
     """
     lrs = [float(r) for r in lrs]
     if not 1 <= len(lrs) <= MAX_RATES:
         raise ValueError(f"Give one to {MAX_RATES} learning rates, got {len(lrs)}.")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not 1 <= steps <= mlp.MAX_STEPS:
         raise ValueError(f"steps must be an integer from 1 to {mlp.MAX_STEPS}, got {steps!r}.")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    mlp.check_optimizer(optimizer, momentum)
     if not (np.isfinite(lower_scale) and lower_scale >= 0):
         raise ValueError(f"lower_scale must be finite and non-negative, got {lower_scale!r}.")
     if not 0 <= warmup <= steps:
@@ -318,7 +321,7 @@ def finetune(
     ms, dead = _finetune(params0, pre.params[-1], f32(tasks.xb), i32(tasks.yb), f32(tasks.xa_val),
                          i32(tasks.ya_val), f32(tasks.xb_val), i32(tasks.yb_val), table,
                          np.asarray(scales, np.float32), jnp.float32(momentum), jnp.int32(steps),
-                         jnp.int32(seed), "tanh", batch_size, head == "shared")
+                         jnp.int32(seed), "tanh", batch_size, head == "shared", optimizer)
     f, fa, aa, fb, ab = (np.asarray(m)[: steps + 1, : len(lrs)].T for m in ms)
     return FineTuneRun(tuple(lrs), table[: len(lrs), :steps], aa, fa, ab, fb, f,
                        np.asarray(dead)[: len(lrs)], tuple(scales))

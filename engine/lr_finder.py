@@ -24,7 +24,9 @@ function of the starting weights (``mlp.train`` returns new arrays and never
 changes ``params0``), so the range test leaves the network as it was.
 
 The whole test is one call of ``mlp.train`` with the growing rate as a
-schedule: the same compiled kernel as any other run of that shape.
+schedule: the same compiled kernel as any other run of that shape and
+optimizer (``optimizer=None`` is plain SGD; e.g. ``optax.adam`` runs the test
+for Adam, whose rate means something else: each step is about ``lr`` long).
 
 >>> lrs = np.geomspace(1e-3, 10, 60)
 >>> loss = 1 / (1 + 100 * lrs) + (lrs > 3) * 10 * lrs        # falls, then blows up
@@ -188,11 +190,13 @@ def curve(run: mlp.TrainRun, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def range_test(params0: mlp.Params, x, y, *, min_lr: float = DEFAULT_MIN_LR,
                max_lr: float = DEFAULT_MAX_LR, steps: int = DEFAULT_STEPS, batch_size: int | None = 64,
                seed: int = 0, beta: float = DEFAULT_BETA, stop_factor: float = DEFAULT_STOP,
-               skip_fraction: float = DEFAULT_SKIP, activation: str = "tanh") -> RangeTest:
-    """Run the range test on a network from ``params0`` (which it leaves unchanged)."""
+               skip_fraction: float = DEFAULT_SKIP, activation: str = "tanh",
+               optimizer: mlp.Maker | None = None) -> RangeTest:
+    """Run the range test on a network from ``params0`` (which it leaves unchanged), trained
+    with ``optimizer`` (None: plain SGD; see :func:`engine.mlp.train`)."""
     schedule = rate_schedule(min_lr, max_lr, steps)
     run = mlp.train(params0, x, y, [schedule], steps, batch_size=batch_size, seed=seed,
-                    activation=activation)
+                    activation=activation, optimizer=optimizer)
     lrs, loss = curve(run)
     return analyze(lrs, loss, beta=beta, stop_factor=stop_factor, skip_fraction=skip_fraction,
                    steps_run=steps)
@@ -230,9 +234,10 @@ def default_sizes(d: datasets.Dataset) -> tuple[int, ...]:
 
 def check(params0: mlp.Params, x, y, rate: float, *, steps: int = CHECK_STEPS,
           batch_size: int | None = 64, seed: int = 0, activation: str = "tanh",
-          evals=()) -> mlp.TrainRun:
-    """Train at the suggestion, 10x it and 0.1x it (in that order), in one call."""
+          evals=(), optimizer: mlp.Maker | None = None) -> mlp.TrainRun:
+    """Train at the suggestion, 10x it and 0.1x it (in that order), in one call, with
+    ``optimizer`` (None: plain SGD)."""
     if not (math.isfinite(rate) and rate > 0):
         raise ValueError(f"The rate to check must be positive, got {rate!r}.")
     return mlp.train(params0, x, y, [rate, 10 * rate, 0.1 * rate], steps, batch_size=batch_size,
-                     seed=seed, activation=activation, evals=evals)
+                     seed=seed, activation=activation, evals=evals, optimizer=optimizer)

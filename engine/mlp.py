@@ -1,21 +1,27 @@
 """A small multilayer perceptron in pure JAX, trained at many learning rates in one call.
 
 Model: h_0 = x, h_{i+1} = act(h_i W_i + b_i), logits = h_{n-1} W_{n-1} + b_{n-1};
-loss = mean softmax cross-entropy (optax). Training is optax's
-``sgd(lr, momentum=beta)`` written with ``optax.trace``::
+loss = mean softmax cross-entropy (optax). Training is any optax optimizer,
+applied with optax's own ``init`` / ``update`` / ``apply_updates``, its
+learning rate a schedule reading the run's rate table (so rates stay traced)::
 
-    v_{k+1} = g_k + beta * v_k
-    theta_{k+1} = theta_k - lr_k * s_layer * v_{k+1}
+    u_k = opt.update(g_k, state_k, theta_k)      (optimizer(lambda k: lr_k))
+    theta_{k+1} = theta_k + s_layer * u_k
+
+``optimizer=None`` is heavy-ball SGD, ``optax.sgd(lr, momentum=beta)``::
+
+    v_{k+1} = g_k + beta * v_k,   theta_{k+1} = theta_k - lr_k * s_layer * v_{k+1}
 
 where ``s_layer`` is a per-layer rate multiplier (0 freezes a layer; 0.1 on
 lower layers gives discriminative rates). Rates (as a table, so schedules
 work), layer multipliers, momentum, the step count and the seed are traced
 arguments; only shapes (architecture, data size, batch size, the step bucket,
-the rate bucket) are static: one compile per architecture and data shape.
+the rate bucket) and the optimizer are static: one compile per architecture,
+data shape and optimizer.
 
-A run is frozen at the first step whose training loss is non-finite or above
-``DIVERGENCE_FACTOR`` times the starting loss; ``diverged_at`` records it and
-no NaN or inf is returned.
+A run is frozen (weights and optimizer state) at the first step whose training
+loss is non-finite or above ``DIVERGENCE_FACTOR`` times the starting loss;
+``diverged_at`` records it and no NaN or inf is returned.
 
 >>> from engine import data
 >>> d = data.load("moons")
@@ -37,6 +43,7 @@ import numpy as np
 import optax
 
 from engine.descent import Rate, rate_bucket, rate_table, step_bucket
+from engine.optimizers import Maker
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 DIVERGENCE_FACTOR = 10.0
@@ -118,10 +125,46 @@ class TrainRun:
         return jax.tree.map(lambda a: a[i], self.params)
 
 
-def scaled_update(params: Params, velocity: Params, lr, layer_scales) -> Params:
-    """theta_{k+1} = theta_k - lr * s_layer * v_{k+1}, layer by layer."""
-    return tuple((w - lr * s * vw, b - lr * s * vb)
-                 for (w, b), (vw, vb), s in zip(params, velocity, layer_scales, strict=True))
+def check_optimizer(optimizer: Maker | None, momentum: float) -> None:
+    """ValueError unless ``optimizer`` is None or a hashable callable, and ``momentum`` fits it.
+
+    Momentum belongs to the default heavy-ball SGD; a given optimizer brings its
+    own (e.g. ``functools.partial(optax.sgd, momentum=0.9)``), so momentum must be 0.
+    """
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    if optimizer is None:
+        return
+    if not callable(optimizer):
+        raise ValueError(f"optimizer must be None or a callable learning_rate -> "
+                         f"optax.GradientTransformation, got {optimizer!r}.")
+    try:
+        hash(optimizer)
+    except TypeError:
+        raise ValueError("optimizer must be hashable (it is a static argument of the compiled "
+                         "kernel), e.g. optax.adam or functools.partial(optax.sgd, momentum=0.9)."
+                         ) from None
+    if momentum != 0.0:
+        raise ValueError(f"momentum is for the default SGD; with an optimizer given it must be 0, "
+                         f"got {momentum!r} (put momentum into the optimizer instead).")
+
+
+def make_optimizer(optimizer: Maker | None, momentum, rates) -> optax.GradientTransformation:
+    """``optimizer`` (default ``partial(optax.sgd, momentum=momentum)``) with the rate table
+    ``rates`` (S,) as its schedule: step k uses ``rates[k]``, traced, so no rate recompiles."""
+    make = partial(optax.sgd, momentum=momentum) if optimizer is None else optimizer
+    return make(lambda count: rates[count])
+
+
+def optimizer_step(opt: optax.GradientTransformation, params: Params, grads: Params, state,
+                   layer_scales):
+    """One optax step with per-layer multipliers: theta + s_layer * opt.update(g, state, theta).
+
+    Returns (new params, new optimizer state).
+    """
+    updates, state = opt.update(grads, state, params)
+    updates = tuple((uw * s, ub * s) for (uw, ub), s in zip(updates, layer_scales, strict=True))
+    return optax.apply_updates(params, updates), state
 
 
 def freeze_on_divergence(k, n_steps, dead_at, params_new, loss_new, bound, new, old):
@@ -138,16 +181,15 @@ def freeze_on_divergence(k, n_steps, dead_at, params_new, loss_new, bound, new, 
     return jax.tree.map(partial(jnp.where, live & ~bad), new, old), dead_at
 
 
-@partial(jax.jit, static_argnames=("activation", "batch_size"))
+@partial(jax.jit, static_argnames=("activation", "batch_size", "optimizer"))
 def _train(params0, x, y, evals, lr_table, layer_scales, momentum, n_steps, seed,
-           activation, batch_size):
-    """Scan SGD for each row of ``lr_table`` (n, S); metrics are time-major (S+1, n, ...).
+           activation, batch_size, optimizer):
+    """Scan the optimizer for each row of ``lr_table`` (n, S); metrics are time-major (S+1, n, ...).
 
     Full batch: one forward-backward pass per step gives the new weights'
     training loss, accuracy and the next step's gradient together.
     """
     _traces["count"] += 1
-    tracer = optax.trace(decay=momentum)
     n_train = x.shape[0]
     value_grad = jax.value_and_grad(loss_and_accuracy, has_aux=True)
 
@@ -168,23 +210,23 @@ def _train(params0, x, y, evals, lr_table, layer_scales, momentum, n_steps, seed
     key = jax.random.PRNGKey(seed)
 
     def one_rate(rates):
-        def step(carry, inputs):
+        opt = make_optimizer(optimizer, momentum, rates)
+
+        def step(carry, k):
             p, state, m, g, dead_at = carry
-            k, lr = inputs
             if batch_size is not None:
                 idx = jax.random.randint(jax.random.fold_in(key, k), (batch_size,), 0, n_train)
                 g = jax.grad(loss)(p, x[idx], y[idx], activation)
-            v, new_state = tracer.update(g, state)
-            p_new = scaled_update(p, v, lr, layer_scales)
+            p_new, new_state = optimizer_step(opt, p, g, state, layer_scales)
             m_new, g_new = measure(p_new)
             (p, state, m, g), dead_at = freeze_on_divergence(
                 k, n_steps, dead_at, p_new, m_new[0], bound,
                 (p_new, new_state, m_new, g_new), (p, state, m, g))
             return (p, state, m, g, dead_at), m
 
-        carry0 = (params0, tracer.init(params0), m0, g0, jnp.int32(-1))
+        carry0 = (params0, opt.init(params0), m0, g0, jnp.int32(-1))
         ks = jnp.arange(rates.shape[0], dtype=jnp.int32)
-        (p, _, _, _, dead_at), ms = jax.lax.scan(step, carry0, (ks, rates))
+        (p, _, _, _, dead_at), ms = jax.lax.scan(step, carry0, ks)
         ms = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), m0, ms)
         return ms, dead_at, p
 
@@ -204,18 +246,22 @@ def train(
     batch_size: int | None = None,
     seed: int = 0,
     activation: str = "tanh",
+    optimizer: Maker | None = None,
 ) -> TrainRun:
     """Train ``params0`` on (x, y) once per rate in ``lrs`` (numbers or schedules), in one call.
 
     ``evals`` are extra (x, y) sets measured every step (e.g. validation, or
     the old task while fine-tuning). ``layer_scales`` multiplies each layer's
     rate (default all 1; 0 freezes a layer). ``batch_size`` None is full batch;
-    otherwise each step draws a seeded random mini-batch.
+    otherwise each step draws a seeded random mini-batch. ``optimizer`` None is
+    heavy-ball SGD with ``momentum`` (exactly ``optax.sgd(lr, momentum=momentum)``);
+    otherwise a hashable ``learning_rate -> optax.GradientTransformation`` such as
+    ``optax.adam`` (see :mod:`engine.optimizers`), compiled once per optimizer, with
+    ``momentum`` 0.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}.")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    check_optimizer(optimizer, momentum)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}.")
     if len(x) == 0 or len(x) != len(y):
@@ -244,7 +290,7 @@ def train(
     evals = tuple((jnp.asarray(ex, jnp.float32), jnp.asarray(ey, jnp.int32)) for ex, ey in evals)
     ms, dead, p = _train(params0, jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.int32), evals,
                          table, scales, jnp.float32(momentum), jnp.int32(steps), jnp.int32(seed),
-                         activation, batch_size)
+                         activation, batch_size, optimizer)
     f, a, el, ea = (np.asarray(m)[: steps + 1, :n] for m in ms)
     return TrainRun(
         lrs=table[:n, :steps],

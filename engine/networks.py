@@ -1,9 +1,10 @@
 """Small networks at several rates: regimes from loss curves, snapshots, and sharpness.
 
 - :func:`diagnose_curve` names what a run did from its training-loss curve alone.
-- :func:`train_snapshots` repeats :func:`engine.mlp.train`'s SGD (same update,
-  same seeded mini-batches, same divergence freeze) and keeps the weights at up
-  to ``n_frames`` chosen steps, for animated decision boundaries and sharpness.
+- :func:`train_snapshots` repeats :func:`engine.mlp.train`'s training (the same
+  optax update for any optimizer, the same seeded mini-batches, the same
+  divergence freeze) and keeps the weights at up to ``n_frames`` chosen steps,
+  for animated decision boundaries and sharpness.
 - :func:`sharpness` is the largest eigenvalue of the training loss's Hessian,
   by power iteration on Hessian-vector products::
 
@@ -27,7 +28,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from engine import mlp
 from engine.descent import rate_bucket, rate_table, step_bucket
@@ -103,41 +103,39 @@ class Snapshots:
         return jax.tree.map(lambda a: a[i, f], self.params)
 
 
-@partial(jax.jit, static_argnames=("activation", "batch_size", "n_slots"))
+@partial(jax.jit, static_argnames=("activation", "batch_size", "n_slots", "optimizer"))
 def _snapshots(params0, x, y, lr_table, frame_of_step, momentum, n_steps, seed, activation,
-               batch_size, n_slots):
-    """mlp._train's SGD; the weights after step k go to slot ``frame_of_step[k]`` (last slot: none)."""
+               batch_size, n_slots, optimizer):
+    """mlp._train's steps; the weights after step k go to slot ``frame_of_step[k]`` (last: none)."""
     _traces["count"] += 1
-    tracer = optax.trace(decay=momentum)
     n_train = x.shape[0]
     f0 = mlp.loss(params0, x, y, activation)
     bound = mlp.DIVERGENCE_FACTOR * f0
     key = jax.random.PRNGKey(seed)
     buf0 = jax.tree.map(lambda a: jnp.broadcast_to(a, (n_slots + 1,) + a.shape), params0)
+    ones = (jnp.float32(1.0),) * len(params0)
 
     def one_rate(rates):
+        opt = mlp.make_optimizer(optimizer, momentum, rates)
+
         def step(carry, inputs):
             p, state, dead_at, buf = carry
-            k, lr, slot = inputs
+            k, slot = inputs
             if batch_size is None:
                 g = jax.grad(mlp.loss)(p, x, y, activation)
             else:
                 idx = jax.random.randint(jax.random.fold_in(key, k), (batch_size,), 0, n_train)
                 g = jax.grad(mlp.loss)(p, x[idx], y[idx], activation)
-            v, new_state = tracer.update(g, state)
-            p_new = tuple((w - lr * vw, b - lr * vb) for (w, b), (vw, vb) in zip(p, v, strict=True))
+            p_new, new_state = mlp.optimizer_step(opt, p, g, state, ones)
             f_new = mlp.loss(p_new, x, y, activation)
-            finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)]))
-            bad = ~finite | ~jnp.isfinite(f_new) | (f_new > bound)
-            live = (dead_at < 0) & (k < n_steps)
-            dead_at = jnp.where(live & bad, k + 1, dead_at)
-            p, state = jax.tree.map(partial(jnp.where, live & ~bad), (p_new, new_state), (p, state))
+            (p, state), dead_at = mlp.freeze_on_divergence(
+                k, n_steps, dead_at, p_new, f_new, bound, (p_new, new_state), (p, state))
             buf = jax.tree.map(lambda b, a: b.at[slot].set(a), buf, p)
             return (p, state, dead_at, buf), None
 
         ks = jnp.arange(rates.shape[0], dtype=jnp.int32)
-        carry0 = (params0, tracer.init(params0), jnp.int32(-1), buf0)
-        (_, _, dead_at, buf), _ = jax.lax.scan(step, carry0, (ks, rates, frame_of_step))
+        carry0 = (params0, opt.init(params0), jnp.int32(-1), buf0)
+        (_, _, dead_at, buf), _ = jax.lax.scan(step, carry0, (ks, frame_of_step))
         return jax.tree.map(lambda b: b[:n_slots], buf), dead_at
 
     return jax.vmap(one_rate)(lr_table)
@@ -145,14 +143,17 @@ def _snapshots(params0, x, y, lr_table, frame_of_step, momentum, n_steps, seed, 
 
 def train_snapshots(params0: mlp.Params, x, y, lrs: Sequence[float], steps: int, *,
                     n_frames: int = 40, momentum: float = 0.0, batch_size: int | None = None,
-                    seed: int = 0, activation: str = "tanh") -> Snapshots:
+                    seed: int = 0, activation: str = "tanh",
+                    optimizer: mlp.Maker | None = None) -> Snapshots:
     """The weights of ``mlp.train(params0, x, y, lrs, steps, ...)`` at up to ``n_frames`` steps.
 
-    Compiled once per architecture, data shape and ``n_frames``; rates, steps
-    (within a bucket), momentum and seed are traced.
+    Compiled once per architecture, data shape, ``n_frames`` and optimizer; rates,
+    steps (within a bucket), momentum and seed are traced. ``optimizer`` and
+    ``momentum`` as in :func:`engine.mlp.train`.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not 1 <= steps <= mlp.MAX_STEPS:
         raise ValueError(f"steps must be an integer from 1 to {mlp.MAX_STEPS}, got {steps!r}.")
+    mlp.check_optimizer(optimizer, momentum)
     if batch_size is not None and batch_size >= len(x):
         batch_size = None
     lrs = list(lrs)
@@ -169,7 +170,7 @@ def train_snapshots(params0: mlp.Params, x, y, lrs: Sequence[float], steps: int,
             slot_of_step[s - 1] = f
     buf, dead = _snapshots(params0, jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.int32), table,
                            slot_of_step, jnp.float32(momentum), jnp.int32(steps), jnp.int32(seed),
-                           activation, batch_size, n_frames)
+                           activation, batch_size, n_frames, optimizer)
     # slot 0 (step 0) is never written by a step: it holds params0 from the broadcast buffer
     params = jax.tree.map(lambda a: np.asarray(a)[:n, : len(shown)], buf)
     return Snapshots(shown, params, np.asarray(dead)[:n])
