@@ -1,24 +1,36 @@
-"""Gradient descent on a surface: one rate (`run`) or many at once (`sweep`).
+"""Gradient descent on a surface with any optax optimizer: one rate (`run`), many at once
+(`sweep`), or many thousands keeping only the end (`sweep_final`).
 
-The update is optax's ``sgd(lr, momentum=beta)`` written out (heavy ball)::
+The update is optax's own, inside the loop::
 
-    v_{k+1} = g_k + beta * v_k,        g_k = grad f(x_k),  v_0 = 0
-    x_{k+1} = x_k - lr_k * v_{k+1}
+    g_k      = grad f(x_k) + noise * xi_k          xi_k ~ N(0, I), the same for every run
+    u, state = opt.update(g_k, state, x_k)
+    x_{k+1}  = optax.apply_updates(x_k, u)
 
-With beta = 0 this is plain gradient descent, x_{k+1} = x_k - lr_k * g_k.
+``optimizer=None`` is heavy-ball SGD, exactly ``optax.sgd(lr, momentum=beta)``::
 
-One jitted ``lax.scan`` does all the steps for all the rates at once (the
-points are held as a (2, n) array, so each step is one batched
-value-and-gradient evaluation). Rates, schedules' values, the start point,
-momentum and the step count are traced arguments; only array shapes are
-static, and those come from a few fixed buckets (rates padded to 4, 16, 64,
-...; up to 16 rates always compile for 1,000 steps, larger sweeps for 100, 250,
-500 or 1,000), so a slider change never recompiles.
+    v_{k+1} = g_k + beta * v_k,    x_{k+1} = x_k - lr_k * v_{k+1}
+
+(with beta = 0, plain gradient descent). Otherwise ``optimizer`` is a callable
+``learning_rate -> optax.GradientTransformation`` such as ``optax.adam``; it is
+called with a schedule that reads the traced rate table, so rates never
+recompile; the optimizer itself is static (one compile per optimizer; use the
+identical objects of :mod:`engine.optimizers` so a repeat call hits the cache).
+
+One jitted loop does all the steps for all the runs at once. Each run's x and
+y (and every optimizer state component) are separate (n,) arrays, so a step is
+one batched value-and-gradient evaluation; the path is written one row per step
+into a preallocated buffer. Rates, schedules' values, the start point,
+momentum, noise, seed and the step count are traced; only shapes are static,
+from a few buckets (rates padded to 4, 16, 64, ...; up to 16 rates always
+compile for 1,000 steps, larger sweeps for 100, 250, 500 or 1,000), so a
+slider change never recompiles.
 
 A run is frozen at the first step whose loss is non-finite or whose point
 leaves the divergence box (``DIVERGENCE_FACTOR`` times the surface's extent
-around its centre); ``diverged_at`` records that step. What is returned never
-holds a NaN or an inf.
+around its centre, widened by 1 / (1 - beta) for momentum beta, since a stable
+heavy ball can swing far before it settles); ``diverged_at`` records that
+step. What is returned never holds a NaN or an inf.
 
 >>> from engine import surfaces
 >>> t = run(surfaces.quadratic(1.0, 1.0), 0.5, steps=3, start=(1.0, 0.0))
@@ -31,11 +43,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from engine.surfaces import Surface
 
@@ -44,6 +57,7 @@ STEP_BUCKETS = (100, 250, 500, 1000)
 DIVERGENCE_FACTOR = 5.0
 
 Rate = float | Callable[[int], float]
+Optimizer = Callable[..., optax.GradientTransformation] | None
 
 _traces = {"count": 0}
 
@@ -109,6 +123,21 @@ class Sweep(Sequence[Trajectory]):
         )
 
 
+@dataclass(frozen=True)
+class Final:
+    """The ends of many runs: points (n, 2), losses (n,), diverged_at (n,) (-1 where none).
+
+    A diverged run's point and loss are where it was frozen (never NaN).
+    """
+
+    points: np.ndarray
+    losses: np.ndarray
+    diverged_at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.diverged_at)
+
+
 def step_bucket(steps: int) -> int:
     """The compiled length that holds ``steps`` steps: the smallest bucket >= steps."""
     for b in STEP_BUCKETS:
@@ -125,6 +154,22 @@ def rate_bucket(n: int) -> int:
     return b
 
 
+@lru_cache(maxsize=512)
+def _schedule_table(lr: Callable, steps: int) -> np.ndarray:
+    """A schedule's rates at steps 0 .. steps-1, evaluated once on the whole array of steps
+    (optax schedules are elementwise ``jnp``: one call, no per-step or vmap dispatch)."""
+    ks = np.arange(steps, dtype=np.int32)
+    try:
+        table = np.asarray(lr(ks), dtype=np.float32)
+        if table.shape != (steps,):
+            table = np.broadcast_to(table, (steps,))
+    except Exception:  # a schedule written with Python control flow
+        table = np.asarray([float(lr(int(k))) for k in ks], dtype=np.float32)
+    table = np.array(table, dtype=np.float32)
+    table.flags.writeable = False
+    return table
+
+
 def rate_table(lr: Rate, steps: int) -> np.ndarray:
     """The rate used at each step 0 .. steps-1, shape (steps,), float32.
 
@@ -134,12 +179,10 @@ def rate_table(lr: Rate, steps: int) -> np.ndarray:
     [0.10000000149011612, 0.10000000149011612, 0.10000000149011612]
     """
     if callable(lr):
-        ks = np.arange(steps)
         try:
-            table = np.asarray(jax.vmap(lr)(jnp.asarray(ks)), dtype=np.float32)
-        except Exception:  # a schedule written with Python control flow
-            table = np.asarray([float(lr(int(k))) for k in ks], dtype=np.float32)
-        table = np.broadcast_to(table, (steps,)).copy()
+            table = _schedule_table(lr, steps).copy()
+        except TypeError:  # an unhashable schedule: no cache
+            table = _schedule_table.__wrapped__(lr, steps).copy()
     else:
         _check_rate(lr)
         table = np.full(steps, lr, dtype=np.float32)
@@ -155,57 +198,112 @@ def _check_rate(lr) -> None:
         raise ValueError(f"A learning rate must be finite and non-negative, got {lr!r}.")
 
 
-def _check(steps: int, momentum: float) -> None:
+def _check_steps(steps: int) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
-    if not (math.isfinite(momentum) and 0.0 <= momentum < 1.0):
+
+
+def _check_momentum(momentum, n: int, optimizer: Optimizer) -> np.ndarray:
+    """Momentum as one value per run, each in [0, 1); 0 when an optimizer is given."""
+    m = np.asarray(momentum, dtype=np.float64)
+    if m.ndim == 0:
+        m = np.full(n, float(m))
+    if m.shape != (n,):
+        raise ValueError(f"momentum must be a number or one value per rate ({n}), "
+                         f"got shape {m.shape}.")
+    if not (np.all(np.isfinite(m)) and np.all(m >= 0.0) and np.all(m < 1.0)):
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    if optimizer is not None and np.any(m != 0.0):
+        raise ValueError("momentum is the heavy ball's (optimizer=None); with an optax "
+                         "optimizer set its own momentum, e.g. partial(optax.sgd, momentum=0.9).")
+    return m
 
 
-@partial(jax.jit, static_argnames=("family",))
-def _descend(family, params, lrs, start, momentum, n_steps, center, half_box):
-    """Heavy-ball GD for every rate at once, points held as (2, n) so the loss is evaluated batched.
+def _check_noise(noise, seed) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, int | float | np.floating | np.integer) \
+            or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite, non-negative number, got {noise!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be an integer from 0 to 2**31 - 1, got {seed!r}.")
 
-    lrs: (S, n) rate per step and run. Returns time-major arrays:
-    points (S+1, 2, n), losses (S+1, n), diverged_at (n,) (-1 where none).
-    One value-and-gradient evaluation per step: the new point's loss (for
-    the divergence check) and its gradient (for the next step) come together.
+
+def _optimizer_momentum(optimizer: Optimizer) -> float:
+    """The momentum an optax factory was given (e.g. partial(optax.sgd, momentum=0.9)), else 0."""
+    m = getattr(optimizer, "keywords", {}).get("momentum") if optimizer is not None else None
+    return float(m) if isinstance(m, int | float) and 0 <= m < 1 else 0.0
+
+
+def half_box(surface: Surface, momentum) -> np.ndarray:
+    """Half-width of each run's divergence box: DIVERGENCE_FACTOR * extent / (1 - beta).
+
+    A heavy ball with momentum beta that theory calls stable can swing out far
+    before it settles (its transient grows like 1 / (1 - beta)); the box must let
+    it, so that no stable run is ever called diverged.
+
+    >>> from engine import surfaces
+    >>> half_box(surfaces.quadratic(), [0.0, 0.9]).round(1).tolist()
+    [20.0, 200.0]
+    """
+    return np.float32(DIVERGENCE_FACTOR * surface.extent) / (1.0 - np.asarray(momentum, np.float32))
+
+
+@partial(jax.jit, static_argnames=("family", "optimizer", "keep_path"))
+def _descend(family, optimizer, keep_path, params, table, x0, momentum, box, n_steps, center,
+             noise, seed):
+    """Run the optimizer for every column of ``table`` (S, n) at once.
+
+    x0 (2,) start; momentum (n,) (only for optimizer None); box (n,) half-widths
+    of the divergence boxes around ``center`` (2,); noise () std of the
+    gradient noise, drawn from ``seed``, one (S, 2) sequence shared by all runs.
+    Returns, time-major, xs, ys, fs (S+1, n) if ``keep_path`` (else the final
+    (n,) rows) and diverged_at (n,) (-1 where none).
     """
     _traces["count"] += 1
-    n = lrs.shape[1]
+    n_rows, n = table.shape
 
-    def losses_and_sum(xy):
-        f = family(xy, params)
+    def total(p):
+        f = family(p, params)
         return f.sum(), f
 
-    value_and_grad = jax.value_and_grad(losses_and_sum, has_aux=True)
-    x0 = jnp.broadcast_to(start[:, None], (2, n))
-    (_, f0), g0 = value_and_grad(x0)
+    value_and_grad = jax.value_and_grad(total, has_aux=True)
 
-    def step(carry, inputs):
-        x, v, f, g, dead_at = carry
-        k, lr = inputs
-        v_new = g + momentum * v
-        x_new = x - lr[None, :] * v_new
-        (_, f_new), g_new = value_and_grad(x_new)
-        bad = (
-            ~jnp.isfinite(f_new)
-            | ~jnp.all(jnp.isfinite(x_new), axis=0)
-            | jnp.any(jnp.abs(x_new - center[:, None]) > half_box, axis=0)
-        )
+    def schedule(count):
+        return table[jnp.minimum(count, n_rows - 1)]
+
+    opt = optax.sgd(schedule, momentum=momentum) if optimizer is None else optimizer(schedule)
+    p0 = (jnp.full((n,), x0[0]), jnp.full((n,), x0[1]))
+    (_, f0), g0 = value_and_grad(p0)
+    kicks = noise * jax.random.normal(jax.random.key(seed), (n_rows, 2), dtype=jnp.float32)
+
+    def body(k, carry):
+        p, state, f, g, dead_at, path = carry
+        g_noisy = (g[0] + kicks[k, 0], g[1] + kicks[k, 1])
+        updates, state_new = opt.update(g_noisy, state, p)
+        p_new = optax.apply_updates(p, updates)
+        (_, f_new), g_new = value_and_grad(p_new)
+        ok = (jnp.isfinite(f_new)  # NaN fails the comparisons too
+              & (jnp.abs(p_new[0] - center[0]) <= box) & (jnp.abs(p_new[1] - center[1]) <= box))
         live = (dead_at < 0) & (k < n_steps)
-        dead_at = jnp.where(live & bad, k + 1, dead_at)
-        move = (live & ~bad)[None, :]
-        x = jnp.where(move, x_new, x)
-        v = jnp.where(move, v_new, v)
-        g = jnp.where(move, g_new, g)
-        f = jnp.where(move[0], f_new, f)
-        return (x, v, f, g, dead_at), (x, f)
+        dead_at = jnp.where(live & ~ok, k + 1, dead_at)
+        move = live & ok
 
-    carry0 = (x0, jnp.zeros_like(x0), f0, g0, jnp.full((n,), -1, jnp.int32))
-    ks = jnp.arange(lrs.shape[0], dtype=jnp.int32)
-    (_, _, _, _, dead_at), (xs, fs) = jax.lax.scan(step, carry0, (ks, lrs))
-    return jnp.concatenate([x0[None], xs]), jnp.concatenate([f0[None], fs]), dead_at
+        def keep(new, old):  # per-run arrays follow `move`; shared scalars (step counts) go on
+            return jnp.where(move, new, old) if jnp.shape(new) == move.shape else new
+
+        p, state, f, g = jax.tree.map(keep, (p_new, state_new, f_new, g_new), (p, state, f, g))
+        if keep_path:
+            xs, ys, fs = path
+            path = (xs.at[k + 1].set(p[0]), ys.at[k + 1].set(p[1]), fs.at[k + 1].set(f))
+        return p, state, f, g, dead_at, path
+
+    path0 = ()
+    if keep_path:
+        path0 = tuple(jnp.zeros((n_rows + 1, n), jnp.float32).at[0].set(a) for a in (*p0, f0))
+    carry0 = (p0, opt.init(p0), f0, g0, jnp.full((n,), -1, jnp.int32), path0)
+    p, _, f, _, dead_at, path = jax.lax.fori_loop(0, n_rows, body, carry0)
+    if keep_path:
+        return (*path, dead_at)
+    return p[0], p[1], f, dead_at
 
 
 def _sweep_length(steps: int, n_bucket: int) -> int:
@@ -216,30 +314,17 @@ def _sweep_length(steps: int, n_bucket: int) -> int:
     return step_bucket(steps)
 
 
-def sweep(
-    surface: Surface,
-    lrs: Sequence[Rate],
-    steps: int,
-    start=None,
-    momentum: float = 0.0,
-) -> Sweep:
-    """Run gradient descent once per rate in ``lrs``, in one jitted call batched over the rates.
-
-    Each rate is a number or a schedule ``step -> rate``. Returns a
-    :class:`Sweep` of ``len(lrs)`` trajectories of ``steps`` steps each.
-
-    >>> from engine import surfaces
-    >>> s = sweep(surfaces.quadratic(1.0, 1.0), [0.5, 2.5], steps=50)
-    >>> s.diverged_at.tolist()[0], s[1].diverged_at is not None
-    (-1, True)
-    """
-    _check(steps, momentum)
+def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, length):
+    """Checked, padded kernel arguments (everything but the static ones)."""
+    _check_steps(steps)
+    _check_noise(noise, seed)
     lrs = list(lrs)
     if not lrs:
-        raise ValueError("sweep needs at least one learning rate.")
+        raise ValueError("a sweep needs at least one learning rate.")
     n = len(lrs)
+    beta = _check_momentum(momentum, n, optimizer)
     n_b = rate_bucket(n)
-    s_b = _sweep_length(steps, n_b)
+    s_b = length(steps, n_b)
     table = np.zeros((s_b, n_b), dtype=np.float32)
     if any(callable(lr) for lr in lrs):
         for i, lr in enumerate(lrs):
@@ -251,26 +336,99 @@ def sweep(
     x0 = np.asarray(surface.start if start is None else start, dtype=np.float32)
     if x0.shape != (2,) or not np.all(np.isfinite(x0)):
         raise ValueError(f"start must be two finite numbers, got {start!r}.")
-    points, losses, dead = _descend(
-        surface.family,
+    beta_b = np.zeros(n_b, dtype=np.float32)
+    beta_b[:n] = beta
+    box = half_box(surface, np.maximum(beta_b, _optimizer_momentum(optimizer)))
+    args = (
         np.asarray(surface.params, dtype=np.float32),
         table,
         x0,
-        np.float32(momentum),
+        beta_b,
+        box.astype(np.float32),
         np.int32(steps),
         np.asarray(surface.center, dtype=np.float32),
-        np.float32(DIVERGENCE_FACTOR * surface.extent),
+        np.float32(noise),
+        np.int32(seed),
     )
-    points = np.asarray(points)[: steps + 1, :, :n].transpose(2, 0, 1)
-    losses = np.asarray(losses)[: steps + 1, :n].T
+    return n, table, args
+
+
+def sweep(
+    surface: Surface,
+    lrs: Sequence[Rate],
+    steps: int,
+    start=None,
+    momentum: float = 0.0,
+    *,
+    optimizer: Optimizer = None,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Sweep:
+    """Run the optimizer once per rate in ``lrs``, in one jitted call batched over the rates.
+
+    Each rate is a number or a schedule ``step -> rate``. ``optimizer``: None for
+    heavy-ball SGD with ``momentum`` (``optax.sgd(lr, momentum=momentum)``), or
+    a callable ``learning_rate -> optax.GradientTransformation``. ``noise``:
+    the standard deviation of Gaussian noise added to every gradient, the same
+    sequence for every rate, reproducible from ``seed``. Returns a
+    :class:`Sweep` of ``len(lrs)`` trajectories of ``steps`` steps each.
+
+    >>> from engine import surfaces
+    >>> s = sweep(surfaces.quadratic(1.0, 1.0), [0.5, 2.5], steps=50)
+    >>> s.diverged_at.tolist()[0], s[1].diverged_at is not None
+    (-1, True)
+    """
+    n, table, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
+                              _sweep_length)
+    xs, ys, fs, dead = _descend(surface.family, optimizer, True, *args)
+    xs, ys = np.asarray(xs)[: steps + 1, :n], np.asarray(ys)[: steps + 1, :n]
+    points = np.stack([xs.T, ys.T], axis=-1)
+    losses = np.ascontiguousarray(np.asarray(fs)[: steps + 1, :n].T)
     return Sweep(points, losses, table[:steps, :n].T, np.asarray(dead)[:n])
 
 
-def run(surface: Surface, lr: Rate, steps: int, start=None, momentum: float = 0.0) -> Trajectory:
-    """Run gradient descent at one rate (a number or a schedule) for ``steps`` steps.
+def sweep_final(
+    surface: Surface,
+    lrs: Sequence[Rate],
+    steps: int,
+    start=None,
+    momentum: float | Sequence[float] = 0.0,
+    *,
+    optimizer: Optimizer = None,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Final:
+    """The same runs as :func:`sweep`, keeping only where each one ended: for maps of many
+    thousands of runs. ``momentum`` may be one number or one value per rate.
+
+    >>> from engine import surfaces
+    >>> f = sweep_final(surfaces.quadratic(1.0, 1.0), [0.5, 0.5, 2.5], 60, momentum=[0.0, 0.5, 0.0])
+    >>> f.diverged_at.tolist(), bool(f.losses[0] < 1e-12)
+    ([-1, -1, 7], True)
+    """
+    n, _, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
+                          lambda s, _n: step_bucket(s))
+    x, y, f, dead = _descend(surface.family, optimizer, False, *args)
+    points = np.stack([np.asarray(x)[:n], np.asarray(y)[:n]], axis=-1)
+    return Final(points, np.asarray(f)[:n], np.asarray(dead)[:n])
+
+
+def run(
+    surface: Surface,
+    lr: Rate,
+    steps: int,
+    start=None,
+    momentum: float = 0.0,
+    *,
+    optimizer: Optimizer = None,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Trajectory:
+    """Run the optimizer at one rate (a number or a schedule) for ``steps`` steps.
 
     >>> from engine import surfaces
     >>> run(surfaces.quadratic(1.0, 1.0), 3.0, steps=40).diverged_at is not None
     True
     """
-    return sweep(surface, [lr], steps, start=start, momentum=momentum)[0]
+    return sweep(surface, [lr], steps, start=start, momentum=momentum, optimizer=optimizer,
+                 noise=noise, seed=seed)[0]
