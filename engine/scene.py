@@ -15,12 +15,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from engine import schedules, surfaces
+import numpy as np
+
+from engine import optimizers, schedules, surfaces
 
 RATE_MIN, RATE_MAX = 1e-4, 10.0
 STEPS_MIN, STEPS_MAX = 10, 1000
 MOMENTUM_MAX = 0.99
 MAX_RATES = 4
+NOISE_MAX = 100.0
+SEED_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,21 @@ class Scene:
     start: tuple[float, float] | None = None  # None: the surface's own start
     momentum: float = 0.0
     schedule: str = "constant"  # every rate follows this schedule shape (engine.schedules)
+    optimizers: tuple[str, ...] = ()  # one engine.optimizers key per rate; () or short: "sgd"
+    noise: float = 0.0  # std of the Gaussian noise added to every gradient
+    seed: int = 0  # the noise's seed (the same noise for every run of the scene)
 
     def build_surface(self) -> surfaces.Surface:
         return surfaces.get(self.surface, **dict(self.params))
+
+    def optimizer_of(self, i: int) -> str:
+        """The optimizer key of run ``i`` ("sgd", the heavy ball with ``momentum``, by default)."""
+        return self.optimizers[i] if i < len(self.optimizers) else "sgd"
+
+    @property
+    def run_optimizers(self) -> tuple[str, ...]:
+        """One optimizer key per rate."""
+        return tuple(self.optimizer_of(i) for i in range(len(self.rates)))
 
 
 def default_params(name: str) -> tuple[tuple[str, float], ...]:
@@ -148,6 +164,22 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         warnings.append(f"Unknown schedule `{_literal(schedule)}`; using constant. "
                         f"Choose one of: {', '.join(schedules.NAMES)}.")
         schedule = "constant"
+    opts: tuple[str, ...] = ()
+    if "opt" in query:
+        keys = [k.strip() for k in str(query["opt"]).split(",")][: len(rates)]
+        bad = [k for k in keys if k not in optimizers.names()]
+        if bad:
+            warnings.append(f"Unknown optimizer `{_literal(bad[0])}`; using SGD for it. "
+                            f"Choose one of: {', '.join(optimizers.names())}.")
+        opts = tuple(k if k in optimizers.names() else "sgd" for k in keys)
+        if all(k == "sgd" for k in opts):
+            opts = ()
+    noise = base.noise
+    if "noise" in query:
+        noise = _number(query["noise"], "noise", 0.0, NOISE_MAX, 0.0, warnings)
+    seed = base.seed
+    if "seed" in query:
+        seed = int(_number(query["seed"], "seed", 0, SEED_MAX, 0, warnings))
     start = None
     if "x0" in query or "y0" in query:
         surface = surfaces.get(name, **dict(params))
@@ -155,7 +187,8 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         sx = _number(query.get("x0", surface.start[0]), "x0", x0, x1, surface.start[0], warnings)
         sy = _number(query.get("y0", surface.start[1]), "y0", y0, y1, surface.start[1], warnings)
         start = (sx, sy)
-    return Scene(name, params, rates, steps, start, momentum, schedule), warnings
+    return Scene(name, params, rates, steps, start, momentum, schedule, opts, noise,
+                 seed), warnings
 
 
 def scene_to_query(scene: Scene) -> dict[str, str]:
@@ -170,6 +203,11 @@ def scene_to_query(scene: Scene) -> dict[str, str]:
         q["momentum"] = fmt(scene.momentum)
     if scene.schedule != "constant":
         q["schedule"] = scene.schedule
+    if any(k != "sgd" for k in scene.run_optimizers):
+        q["opt"] = ",".join(scene.run_optimizers)
+    if scene.noise:
+        q["noise"] = fmt(scene.noise)
+        q["seed"] = str(scene.seed)
     return q
 
 
@@ -195,12 +233,40 @@ def with_surface(scene: Scene, name: str) -> Scene:
 
 
 def run_scene(scene: Scene):
-    """Engine results for a scene: (surface, sweep, one diagnosis per rate). Pure; pages cache it."""
+    """Engine results for a scene: (surface, sweep, one diagnosis per rate). Pure; pages cache it.
+
+    Runs that share an optimizer share one batched engine call; the sweep comes
+    back in the scene's rate order. ``momentum`` is the plain-SGD runs' heavy
+    ball; the named optimizers bring their own. Every run sees the same noise.
+    """
     from engine import descent
     from engine.diagnose import diagnose
 
     surface = scene.build_surface()
     rates = [r if scene.schedule == "constant" else schedules.make(scene.schedule, r, scene.steps)
              for r in scene.rates]
-    sweep = descent.sweep(surface, rates, scene.steps, start=scene.start, momentum=scene.momentum)
+    keys = scene.run_optimizers
+    parts = {}
+    for key in dict.fromkeys(keys):
+        idx = [i for i, k in enumerate(keys) if k == key]
+        maker = optimizers.maker(key)
+        parts[key] = (idx, descent.sweep(
+            surface, [rates[i] for i in idx], scene.steps, start=scene.start,
+            momentum=scene.momentum if maker is None else 0.0, optimizer=maker,
+            noise=scene.noise, seed=scene.seed))
+    sweep = parts[keys[0]][1] if len(parts) == 1 else _merge(parts, len(keys))
     return surface, sweep, [diagnose(surface, t) for t in sweep]
+
+
+def _merge(parts, n: int):
+    """One Sweep from several, each holding the runs at its own indices."""
+    from engine.descent import Sweep
+
+    idx0, first = next(iter(parts.values()))
+    points = np.empty((n, *first.points.shape[1:]), first.points.dtype)
+    losses = np.empty((n, first.losses.shape[1]), first.losses.dtype)
+    lrs = np.empty((n, first.lrs.shape[1]), first.lrs.dtype)
+    dead = np.empty(n, first.diverged_at.dtype)
+    for idx, sw in parts.values():
+        points[idx], losses[idx], lrs[idx], dead[idx] = sw.points, sw.losses, sw.lrs, sw.diverged_at
+    return Sweep(points, losses, lrs, dead)
