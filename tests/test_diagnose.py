@@ -39,7 +39,7 @@ def test_no_stable_heavy_ball_is_badged_diverged(beta, steps):
     lrs = list(np.linspace(0.02, 0.995, 16) * limit(beta))
     sweep = descent.sweep(BOWL, lrs, steps, momentum=beta)
     regimes = [diagnose(BOWL, t).regime for t in sweep]
-    assert Regime.DIVERGED not in regimes, [(lr, r) for lr, r in zip(lrs, regimes)]
+    assert Regime.DIVERGED not in regimes, [(lr, r) for lr, r in zip(lrs, regimes, strict=True)]
 
 
 @pytest.mark.parametrize("lr,beta,steps", [(0.3934, 0.97, 200), (0.3457, 0.97, 50)])
@@ -72,6 +72,6 @@ def test_a_longer_budget_never_turns_oscillating_into_converged(seed):
     lrs = list(rng.uniform(0.01, 1.99, 12) / max(surface.params))
     short = descent.sweep(surface, lrs, 60)
     long = descent.sweep(surface, lrs, 600)
-    for a, b in zip(short, long):
+    for a, b in zip(short, long, strict=True):
         if diagnose(surface, a).regime is Regime.OSCILLATING:
             assert diagnose(surface, b).regime is Regime.OSCILLATING
