@@ -124,3 +124,77 @@ def test_sharp_minimum_holds_small_rates_and_releases_large_ones():
         d = diagnose(s, t)
         assert d.minimum is not None and d.minimum.is_global, d
         assert d.regime in (Regime.CONVERGED, Regime.OSCILLATING)
+
+
+# --- measured limits (engine.limits): what the Playground shows where no closed form applies ---
+
+def _largest_stable_rate(matrix, hi: float = 10.0) -> float:
+    """Bisection on the spectral radius of ``matrix(lr)``: the largest lr with radius < 1."""
+    lo = 1e-6
+    assert max(abs(np.linalg.eigvals(matrix(lo)))) < 1
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if max(abs(np.linalg.eigvals(matrix(mid)))) < 1 else (lo, mid)
+    return lo
+
+
+def test_measured_limit_of_sgd_and_heavy_ball_is_theory():
+    from engine.limits import measured_limit
+
+    for a, b in ((1.0, 10.0), (2.0, 3.0)):
+        th = theory.quadratic(a, b)
+        s = surfaces.quadratic(a, b)
+        assert measured_limit(s, "sgd", 1000) == pytest.approx(th.stable_below, rel=0.02)
+        assert measured_limit(s, "sgd", 1000, momentum=0.5) == pytest.approx(
+            th.stable_below_momentum(0.5), rel=0.02)
+        assert measured_limit(s, "momentum", 1000) == pytest.approx(
+            th.stable_below_momentum(0.9), rel=0.02)
+
+
+def test_measured_limit_of_nesterov_matches_its_iteration_matrix():
+    from engine.limits import measured_limit
+    from engine.optimizers import MOMENTUM as beta
+
+    # optax's Nesterov per curvature c: v' = c x + beta v, x' = x - lr (c x + beta v').
+    def matrix(lr, c=10.0):
+        return np.array([[1 - lr * c * (1 + beta), -lr * beta**2], [c, beta]])
+
+    expected = _largest_stable_rate(matrix)
+    measured = measured_limit(surfaces.quadratic(1.0, 10.0), "nesterov", 1000)
+    assert measured == pytest.approx(expected, rel=0.02)
+    assert measured < theory.quadratic(1.0, 10.0).stable_below_momentum(beta)  # not heavy ball's
+
+
+def test_measured_limit_edges_and_step_budget():
+    from engine.limits import LIMIT_HI, measured_limit
+
+    s = surfaces.quadratic(1.0, 10.0)
+    # Adam's steps are about lr long whatever the curvature: nothing up to 10 leaves the box.
+    assert measured_limit(s, "adam", 200) == LIMIT_HI
+    # A shorter budget lets rates just past 2/L survive longer: the measured edge moves up.
+    assert measured_limit(s, "sgd", 20) > measured_limit(s, "sgd", 1000) > 0.19
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        measured_limit(s, "evil", 100)
+
+
+def test_heavy_ball_distance_grows_though_its_rate_per_step_is_below_one():
+    from engine.limits import distance_growth
+
+    th = theory.quadratic(1.0, 10.0)
+    s = surfaces.quadratic(1.0, 10.0)
+    hb = distance_growth(run(s, 0.2, 100, momentum=0.5).points, (0.0, 0.0))
+    assert th.contraction(0.2, 0.5) < 0.75
+    assert hb.of == 60 and hb.grew >= 10 and hb.largest > 2.0
+    # plain GD below 2/L: every step shrinks the distance by at most max|1 - lr c|
+    for lr in (0.05, 0.1, 0.19):
+        gd = distance_growth(run(s, lr, 100).points, (0.0, 0.0))
+        assert gd.grew == 0 and gd.largest <= th.contraction(lr) + 1e-5
+
+
+def test_limits_docstring_examples():
+    import doctest
+
+    import engine.limits
+
+    result = doctest.testmod(engine.limits)
+    assert result.failed == 0 and result.attempted >= 3
