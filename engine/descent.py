@@ -247,6 +247,24 @@ def half_box(surface: Surface, momentum) -> np.ndarray:
     return np.float32(DIVERGENCE_FACTOR * surface.extent) / (1.0 - np.asarray(momentum, np.float32))
 
 
+def _unit_noise(seed, n_rows: int):
+    """Row k is N(0, I_2) drawn from (seed, k) alone, so a run's noise does not depend on
+    how many steps or rates were compiled with it."""
+    key = jax.random.key(seed)
+    return jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(key, k), (2,), jnp.float32))(
+        jnp.arange(n_rows))
+
+
+def gradient_noise(seed: int, steps: int) -> np.ndarray:
+    """The unit noise xi_k (steps, 2) that step k adds, times ``noise``, to the gradient.
+
+    >>> gradient_noise(0, 3).shape
+    (3, 2)
+    """
+    _check_noise(0.0, seed)
+    return np.asarray(_unit_noise(seed, steps))
+
+
 @partial(jax.jit, static_argnames=("family", "optimizer", "keep_path"))
 def _descend(family, optimizer, keep_path, params, table, x0, momentum, box, n_steps, center,
              noise, seed):
@@ -273,7 +291,7 @@ def _descend(family, optimizer, keep_path, params, table, x0, momentum, box, n_s
     opt = optax.sgd(schedule, momentum=momentum) if optimizer is None else optimizer(schedule)
     p0 = (jnp.full((n,), x0[0]), jnp.full((n,), x0[1]))
     (_, f0), g0 = value_and_grad(p0)
-    kicks = noise * jax.random.normal(jax.random.key(seed), (n_rows, 2), dtype=jnp.float32)
+    kicks = noise * _unit_noise(seed, n_rows)
 
     def body(k, carry):
         p, state, f, g, dead_at, path = carry
