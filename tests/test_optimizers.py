@@ -130,3 +130,22 @@ def test_no_nan_or_inf_for_any_optimizer_at_any_rate(key):
 def test_an_optax_optimizer_and_heavy_ball_momentum_together_are_refused():
     with pytest.raises(ValueError, match="momentum"):
         descent.run(ROSENBROCK, 0.01, 10, momentum=0.9, optimizer=optax.adam)
+
+
+def test_noise_and_a_large_rate_escape_the_sharp_minimum_a_small_rate_stays():
+    """sharp_wide: both rates are below 2/L_sharp = 0.125, so without noise both stay in the
+    sharp pit; with gradient noise 1.0 the large one leaves it (for every seed), the small one
+    does not (its noise floor, proportional to the rate, is too small to climb out)."""
+    from engine.diagnose import diagnose
+
+    s = surfaces.sharp_wide()
+    local = next(m for m in s.minima if not m.is_global)
+
+    def ends_in_pit(lr, noise, seed):
+        d = diagnose(s, descent.run(s, lr, 500, noise=noise, seed=seed))
+        return d.minimum == local
+
+    assert ends_in_pit(0.1, 0.0, 0) and ends_in_pit(0.01, 0.0, 0)
+    for seed in range(8):
+        assert not ends_in_pit(0.1, 1.0, seed), seed
+        assert ends_in_pit(0.01, 1.0, seed), seed
