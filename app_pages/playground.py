@@ -1,4 +1,4 @@
-"""Playground: a surface, up to four learning rates, and what gradient descent does with each."""
+"""Playground: a surface, up to four runs (each a rate and an optimizer), and what each one does."""
 
 from dataclasses import replace
 
@@ -6,20 +6,51 @@ import numpy as np
 import streamlit as st
 
 from charts.playground import loss_figure, step_size_figure, trajectory_figure
-from charts.style import rate_label
-from engine import theory
+from engine import limits, optimizers, surfaces, theory
 from engine.diagnose import default_tol
-from engine.scene import Scene, run_scene
+from engine.scene import Scene, fmt, run_scene
 from ui import playground_state as state
 from ui.presets import presets
 from ui.runtime import warm_up
 from ui.widgets import regime_badge
+
+GROWTH_WINDOW = 60  # steps over which the table counts the distance growing
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_run(scene: Scene):
     """The scene's sweep and diagnoses, cached per scene."""
     return run_scene(scene)[1:]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_limit(surface: str, params: tuple, key: str, steps: int, start, noise: float,
+                 seed: int, momentum: float) -> float | None:
+    """engine.limits.measured_limit for plain, hashable arguments, cached."""
+    return limits.measured_limit(surfaces.get(surface, **dict(params)), key, steps, start=start,
+                                 noise=noise, seed=seed, momentum=momentum)
+
+
+def dash(value) -> str:
+    """A count as text, or a dash where there is none (never converged, never diverged)."""
+    return "—" if value is None else str(value)
+
+
+def heavy_ball_beta(scene: Scene, key: str) -> float | None:
+    """β of a run that is a heavy ball (theory has its closed form), or None (no closed form)."""
+    if key == "sgd":
+        return scene.momentum
+    if key == "momentum":
+        return optimizers.MOMENTUM
+    return None
+
+
+def limit_text(value: float | None) -> str:
+    if value is None:
+        return f"none: even {fmt(limits.LIMIT_LO)} diverged"
+    if value >= limits.LIMIT_HI:
+        return f"none diverged up to {fmt(limits.LIMIT_HI)}"
+    return f"{value:.4g}"
 
 
 state.load_from_url_once()
@@ -29,6 +60,9 @@ warm_up(scene.surface)
 surface = scene.build_surface()
 sweep, diagnoses = cached_run(scene)
 state.write_to_url(scene)
+keys = scene.run_optimizers
+labels = [state.run_label(scene, i) for i in range(len(scene.rates))]
+mixed = any(k != "sgd" for k in keys)
 
 st.title("Playground")
 st.caption(surface.description)
@@ -41,63 +75,143 @@ for col, (name, preset) in zip(st.columns(5), presets().items(), strict=True):
                key=f"preset_{name}")
 
 badges = st.columns(len(sweep))
-for col, lr, d in zip(badges, scene.rates, diagnoses, strict=True):
+for col, label, d in zip(badges, labels, diagnoses, strict=True):
     with col:
-        regime_badge(d.regime.value, label=f"{rate_label(lr)}: ")
+        regime_badge(d.regime.value, label=f"{label}: ")
 
-st.plotly_chart(trajectory_figure(surface, sweep), key="trajectory")
+st.plotly_chart(trajectory_figure(surface, sweep, labels=labels), key="trajectory")
 left, right = st.columns(2)
-left.plotly_chart(loss_figure(surface, sweep), key="loss")
-right.plotly_chart(step_size_figure(sweep), key="step_size")
+left.plotly_chart(loss_figure(surface, sweep, labels=labels), key="loss")
+right.plotly_chart(step_size_figure(sweep, labels=labels), key="step_size")
+if scene.noise:
+    st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
+               "random kick to every run's gradient, as a mini-batch's error would. Theory's "
+               "predictions below assume exact gradients, so they are left out.")
 
 st.subheader("Measured from these runs")
 tol = default_tol(surface)
 is_quad = surface.is_quadratic()
 th = theory.quadratic(*sorted(surface.params[:2])) if is_quad else None
-start = np.asarray(scene.start if scene.start is not None else surface.start)
+start = np.asarray(scene.start if scene.start is not None else surface.start, dtype=np.float64)
+target = next(m.point for m in surface.minima if m.is_global)
+# Closed forms hold for a constant rate and exact gradients.
+closed_form = th is not None and scene.schedule == "constant" and not scene.noise
 
-
-def dash(value) -> str:
-    """A count as text, or a dash where there is none (never converged, never diverged)."""
-    return "—" if value is None else str(value)
-
-
-rows = []
-for lr, t, d in zip(scene.rates, sweep, diagnoses, strict=True):
-    row = {
-        "rate": lr,
+rows, growth = [], []
+for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, strict=True)):
+    row = {"run": labels[i], "rate": lr}
+    if mixed:
+        row["optimizer"] = state.optimizer_name(scene, i)
+    row.update({
         "regime": d.regime.value,
         "steps to converge": dash(d.steps_to_converge),
         "overshoots": d.overshoots,
         "final distance to nearest minimum": d.final_distance,
         "diverged at step": dash(t.diverged_at),
-    }
+    })
     if th is not None:
-        row["predicted steps (theory)"] = dash(th.steps_to(lr, tol, float(np.linalg.norm(start)),
-                                                           momentum=scene.momentum))
-        row["contraction per step"] = th.contraction(lr, scene.momentum)
+        end = len(t.points) if t.diverged_at is None else t.diverged_at
+        g = limits.distance_growth(t.points[:end], target, GROWTH_WINDOW)
+        growth.append(g)
+        row["distance grew on"] = (f"{g.grew} of {g.of} steps"
+                                   + (f" (up to ×{g.largest:.3g})" if g.grew else ""))
+        beta = heavy_ball_beta(scene, key)
+        known = closed_form and beta is not None
+        row["predicted steps (theory)"] = (
+            dash(th.steps_to(lr, tol, float(np.linalg.norm(start - target)), momentum=beta))
+            if known else "—")
+        row["rate per step (theory)"] = f"{th.contraction(lr, beta):.4f}" if known else "—"
     rows.append(row)
 st.dataframe(rows, hide_index=True, column_config={
     "rate": st.column_config.NumberColumn(format="%.4g"),
     "final distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
-    "contraction per step": st.column_config.NumberColumn(format="%.4f"),
 })
 st.caption(f"Converged means within {tol:.3g} of a minimum and staying there. "
-           "An overshoot is a step that reverses the previous step's direction.")
+           "An overshoot is a step that reverses the previous step's direction; a run with at "
+           "least two is called oscillating, however fast it converges.")
 
 if th is not None:
     st.subheader("Theory for this quadratic")
     limit = th.stable_below if not scene.momentum else th.stable_below_momentum(scene.momentum)
     c1, c2, c3 = st.columns(3)
     c1.metric("Diverges above (2/L)" if not scene.momentum else "Diverges above 2(1+β)/L",
-              f"{limit:.4g}")
+              f"{limit:.4g}", help="For the SGD runs (with the momentum slider's β).")
     c2.metric("Best fixed rate 2/(L+μ)", f"{th.best_rate:.4g}")
     c3.metric("Condition number L/μ", f"{th.condition:.3g}")
     st.caption(f"L = {th.L:.4g} and μ = {th.mu:.4g} are the largest and smallest curvatures. "
-               "Each step multiplies the distance to the minimum by at most "
-               "max|1 − lr·curvature|; predicted steps = ⌈log(tol/distance) / log(contraction)⌉.")
-    st.button("Use the best fixed rate", on_click=state.load_scene,
-              args=(replace(scene, rates=(round(th.best_rate, 6),) + scene.rates[1:]),))
+               "Theory's columns above are filled for gradient descent and the heavy ball "
+               "(SGD, SGD + momentum) at a constant rate with exact gradients: the closed forms "
+               "exist only there.")
+    plain = [i for i, k in enumerate(keys) if heavy_ball_beta(scene, k) == 0.0]
+    heavy = [i for i, k in enumerate(keys) if heavy_ball_beta(scene, k)]
+    if plain:
+        st.caption("Plain gradient descent: each step multiplies the distance to the minimum by "
+                   "at most max|1 − lr·curvature|, the rate per step; predicted steps = "
+                   "⌈log(tol/distance) / log(rate per step)⌉.")
+    if heavy:
+        measured = "; ".join(
+            f"{labels[i]}: the distance grew on {growth[i].grew} of the first {growth[i].of} "
+            f"steps" + (f", by up to ×{growth[i].largest:.3g} in one step" if growth[i].grew
+                        else "") for i in heavy)
+        st.caption("With momentum the rate per step is the spectral radius of the heavy-ball "
+                   "iteration: the factor by which the distance shrinks per step in the long run "
+                   "(asymptotically), not on every step. The distance need not shrink every "
+                   "step; with the heavy ball it can grow for a while. Measured here: "
+                   f"{measured}.")
+    if th.mu < th.L:
+        d0 = float(np.linalg.norm(start - target))
+        st.markdown(
+            f"**Why not 1/L?** At lr = 1/L = {1 / th.L:.4g} no step overshoots: the steep "
+            f"direction's error vanishes in one step, but the flat direction's shrinks only by "
+            f"1 − μ/L = {1 - th.mu / th.L:.4g} per step "
+            f"({dash(th.steps_to(1 / th.L, tol, d0))} steps predicted from this start). "
+            f"2/(L+μ) = {th.best_rate:.4g} overshoots along the steep axis yet balances both "
+            f"directions: each error shrinks by at most (L−μ)/(L+μ) = "
+            f"{th.contraction(th.best_rate):.4g} per step "
+            f"({dash(th.steps_to(th.best_rate, tol, d0))} steps predicted).")
+    else:
+        st.markdown(f"**Here L = μ**, so 1/L = 2/(L+μ) = {th.best_rate:.4g}: one step lands on "
+                    "the minimum.")
+    first = replace(scene, optimizers=("sgd",) + tuple(keys[1:]) if mixed else ())
+    if not scene.momentum:
+        st.button("Use the best fixed rate for run 1 (plain gradient descent)",
+                  on_click=state.load_scene,
+                  args=(replace(first, rates=(round(th.best_rate, 6),) + scene.rates[1:]),))
+    else:
+        lr_hb, beta_hb = th.best_momentum()
+        st.button(f"Use the best heavy ball for run 1: lr = {lr_hb:.4g}, β = {beta_hb:.3g} "
+                  "(β applies to every SGD run)", on_click=state.load_scene,
+                  args=(replace(first, rates=(round(lr_hb, 6),) + scene.rates[1:],
+                                momentum=round(beta_hb, 4)),))
+
+st.subheader("Where each optimizer stops working")
+limit_rows, no_formula = [], []
+for key in dict.fromkeys(keys):
+    beta = heavy_ball_beta(scene, key)
+    name = state.optimizer_name(scene, keys.index(key))
+    if th is not None and beta is not None:
+        formula = (f"2/L = {th.stable_below:.4g}" if beta == 0.0 else
+                   f"2(1+β)/L = {th.stable_below_momentum(beta):.4g}")
+    else:
+        formula = "—"
+        if th is not None:
+            no_formula.append(name)
+    measured_limit = cached_limit(scene.surface, scene.params, key, scene.steps, scene.start,
+                                  scene.noise, scene.seed, scene.momentum)
+    limit_rows.append({"optimizer": name, "diverges above (theory)": formula,
+                       "largest rate that did not diverge (measured)": limit_text(measured_limit)})
+st.dataframe(limit_rows, hide_index=True)
+how = (f"Measured: every rate of a sweep of {limits.LIMIT_RATES} log-spaced constant rates from "
+       f"{fmt(limits.LIMIT_LO)} to {fmt(limits.LIMIT_HI)} (refined near the edge) is run for "
+       f"{scene.steps} steps from this start on this surface"
+       + (f" with this noise (σ = {scene.noise:g}, seed {scene.seed})" if scene.noise else "")
+       + "; the table shows the last rate before the first one that diverged.")
+if no_formula:
+    st.caption(f"No 2/L limit applies to {', '.join(no_formula)}: adaptive optimizers divide each "
+               "step by a running size of the gradients, and Nesterov's look-ahead step has a "
+               "limit of its own, so theory's 2/L does not describe them. " + how)
+else:
+    st.caption(how + (" Theory has no closed form on this surface." if th is None else ""))
 
 st.subheader("Share this scene")
 st.code(state.share_link(scene), language=None)

@@ -104,7 +104,8 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                      showlegend=False, textfont=dict(color="white", size=13),
                      marker=dict(symbol="x-thin", size=18, line=dict(width=3,
                                                                       color=markers_color))))
-    data.append(dict(type="scatter", x=[surface.start[0]], y=[surface.start[1]], mode="markers",
+    x_start, y_start = (float(v) for v in sweep.points[0, 0])  # the runs' start, maybe not the surface's
+    data.append(dict(type="scatter", x=[x_start], y=[y_start], mode="markers",
                      name="start", marker=dict(symbol="circle", size=10, color="white",
                                                line=dict(color="black", width=1))))
     first_head = len(data)
@@ -160,11 +161,11 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
 
 def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
     data = []
-    for i, (lr, ys, diverged_at) in enumerate(series):
+    for i, (name, ys, diverged_at) in enumerate(series):
         ks = np.arange(len(ys))
         y = np.maximum(np.asarray(ys, dtype=np.float64), LOSS_FLOOR)
         data.append(dict(type="scatter", x=ks.tolist(), y=y.tolist(), mode="lines",
-                         name=rate_label(lr), line=dict(color=color(i), width=2)))
+                         name=name, line=dict(color=color(i), width=2)))
         if diverged_at is not None and len(ys):
             data.append(dict(type="scatter", x=[int(ks[-1])], y=[float(y[-1])],
                              mode="markers+text", text=[f"diverged at step {diverged_at}"],
@@ -179,21 +180,27 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
-def loss_figure(surface: Surface, sweep: Sweep) -> go.Figure:
-    """Loss minus the surface's lowest loss against step, log y; each run up to divergence."""
+def _names(sweep: Sweep, labels: list[str] | None) -> list[str]:
+    """The runs' legend names: ``labels``, or each run's first rate."""
+    return list(labels) if labels else [rate_label(float(t.lrs[0])) for t in sweep]
+
+
+def loss_figure(surface: Surface, sweep: Sweep, labels: list[str] | None = None) -> go.Figure:
+    """Loss minus the surface's lowest loss against step, log y; each run up to divergence.
+    ``labels`` name the runs (default: their first rate)."""
     steps = sweep.points.shape[1] - 1
     series = []
-    for t in sweep:
+    for name, t in zip(_names(sweep, labels), sweep, strict=True):
         end = visible_end(t.points, t.diverged_at)
-        series.append((float(t.lrs[0]), t.losses[:end] - surface.global_value, t.diverged_at))
+        series.append((name, t.losses[:end] - surface.global_value, t.diverged_at))
     return _per_step_figure("Loss against step", "loss − lowest loss", series, steps)
 
 
-def step_size_figure(sweep: Sweep) -> go.Figure:
-    """|x_{k+1} - x_k| against step k, log y; each run up to divergence."""
+def step_size_figure(sweep: Sweep, labels: list[str] | None = None) -> go.Figure:
+    """|x_{k+1} - x_k| against step k, log y; each run up to divergence. ``labels`` name the runs."""
     steps = sweep.points.shape[1] - 1
     series = []
-    for t in sweep:
+    for name, t in zip(_names(sweep, labels), sweep, strict=True):
         end = visible_end(t.points, t.diverged_at)
-        series.append((float(t.lrs[0]), t.step_sizes[: max(end - 1, 0)], t.diverged_at))
+        series.append((name, t.step_sizes[: max(end - 1, 0)], t.diverged_at))
     return _per_step_figure("Step size against step", "|x(k+1) − x(k)|", series, steps)

@@ -65,3 +65,17 @@ def test_loss_figure_uses_log_axis_and_is_positive():
     assert fig["layout"]["yaxis"]["type"] == "log"
     for trace in fig["data"]:
         assert min(trace["y"]) > 0
+
+
+def test_figures_name_runs_by_the_labels_given_and_mark_the_runs_start():
+    s = surfaces.quadratic()
+    sw = sweep(s, [0.1, 0.1], 100, start=(1.0, -0.5))
+    labels = ["Adam, lr = 0.1", "SGD, lr = 0.1"]
+    for fig in (trajectory_figure(s, sw, labels=labels), loss_figure(s, sw, labels=labels),
+                step_size_figure(sw, labels=labels)):
+        names = [d.get("name") for d in _json(fig)["data"]]
+        assert all(name in names for name in labels), names
+    start = next(d for d in _json(trajectory_figure(s, sw))["data"] if d.get("name") == "start")
+    assert (start["x"], start["y"]) == ([1.0], [-0.5])
+    # without labels, runs are named by their rate as before
+    assert [d["name"] for d in _json(loss_figure(s, sw))["data"]] == ["lr = 0.1", "lr = 0.1"]

@@ -104,13 +104,163 @@ def test_preset_stuck_in_local_minimum():
     assert list(rows["regime"]) == ["local minimum", "converged"]
 
 
-@pytest.mark.parametrize("name", ["Too small", "Just right", "Oscillating", "Diverging"])
-def test_quadratic_presets_show_their_regime(name):
-    expected = {"Too small": "slow", "Just right": "converged", "Oscillating": "oscillating",
-                "Diverging": "diverged"}[name]
+@pytest.mark.parametrize("name, expected", [
+    ("Too small", ["slow"]),
+    ("Best fixed rate 2/(L+μ)", ["oscillating", "converged"]),  # 2/(L+mu) zig-zags; 1/L does not
+    ("Oscillating but converging", ["oscillating"]),
+    ("Diverging", ["diverged"]),
+])
+def test_quadratic_presets_show_their_regime(name, expected):
     at = playground()
     next(b for b in at.button if b.label == name).click().run()
-    assert list(at.dataframe[0].value["regime"]) == [expected]
+    assert list(at.dataframe[0].value["regime"]) == expected
+
+
+def test_presets_tell_one_story():
+    """Too small crawls; the best fixed rate arrives first, before 1/L and before the
+    oscillating-but-converging rate; diverging diverges."""
+    from engine.scene import run_scene
+    from ui.presets import BEST, presets
+
+    runs = {name: run_scene(scene)[2] for name, scene in presets().items()}
+    assert list(presets()) == ["Too small", BEST, "Oscillating but converging", "Diverging",
+                               "Stuck in a local minimum"]
+    (small,) = runs["Too small"]
+    best, one_over_l = runs[BEST]
+    (osc,) = runs["Oscillating but converging"]
+    (div,) = runs["Diverging"]
+    assert small.regime == "slow" and small.steps_to_converge is None
+    assert best.steps_to_converge is not None and osc.steps_to_converge is not None
+    assert best.steps_to_converge < osc.steps_to_converge
+    assert osc.regime == "oscillating"
+    assert best.steps_to_converge < one_over_l.steps_to_converge and one_over_l.overshoots == 0
+    assert div.regime == "diverged"
+
+
+def test_why_not_one_over_l_line_is_computed():
+    at = playground({"a": "2", "b": "8"})
+    line = next(m.value for m in at.markdown if "Why not 1/L?" in m.value)
+    # L = 8, mu = 2: 1/L = 0.125, 1 - mu/L = 0.75, 2/(L+mu) = 0.2, (L-mu)/(L+mu) = 0.6
+    for fragment in ("1/L = 0.125", "1 − μ/L = 0.75", "2/(L+μ) = 0.2", "(L−μ)/(L+μ) = 0.6"):
+        assert fragment in line, line
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_heavy_ball_caption_says_what_its_rate_is_and_measures_the_growth():
+    """Issue 9 item 3: at beta 0.5, lr 0.2 on the default bowl the rate per step (0.7071) is a
+    spectral radius, and the distance grows on some early steps: the page must not claim that
+    every step shrinks it, and must show the run's own count."""
+    import numpy as np
+
+    from engine import surfaces
+    from engine.descent import run
+
+    at = playground({"lr": "0.2", "momentum": "0.5"})
+    text = captions(at)
+    assert "multiplies the distance to the minimum by at most" not in text
+    assert "spectral radius" in text and "need not shrink every step" in text
+    assert at.dataframe[0].value["rate per step (theory)"][0] == "0.7071"
+    d = np.linalg.norm(run(surfaces.quadratic(1.0, 10.0), 0.2, 100, momentum=0.5).points, axis=1)
+    grew = int(np.sum(d[1:61] > d[:60]))
+    assert grew > 5
+    assert f"the distance grew on {grew} of the first 60 steps, by up to ×" in text, text
+    assert at.dataframe[0].value["distance grew on"][0].startswith(f"{grew} of 60 steps")
+
+
+def test_plain_descent_keeps_its_per_step_bound():
+    text = captions(playground())
+    assert "multiplies the distance to the minimum by at most max|1 − lr·curvature|" in text
+    assert "spectral radius" not in text
+
+
+def test_adam_against_sgd_at_the_same_rate():
+    at = playground()
+    at.number_input(key="n_rates").set_value(2).run()
+    at.number_input(key="lr_num_1").set_value(0.1).run()
+    at.number_input(key="lr_num_0").set_value(0.1).run()
+    at.selectbox(key="opt_0").set_value("adam").run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = at.dataframe[0].value
+    assert list(rows["run"]) == ["Adam, lr = 0.1", "SGD, lr = 0.1"]
+    assert list(rows["optimizer"]) == ["Adam", "SGD"]
+    assert rows["final distance to nearest minimum"][0] != rows["final distance to nearest minimum"][1]
+    assert rows["steps to converge"][1] == "57"  # plain GD at 1/L on the default bowl
+    assert rows["predicted steps (theory)"][0] == "—"  # no closed form for Adam
+    assert any(b.startswith(":") and "Adam, lr = 0.1: " in b for b in badges(at))
+    legend = [d.get("name") for d in spec(at)["data"] if d.get("mode") == "lines"]
+    assert "Adam, lr = 0.1" in legend and "SGD, lr = 0.1" in legend
+    assert [d["name"] for d in spec(at, 1)["data"] if "name" in d] == ["Adam, lr = 0.1",
+                                                                       "SGD, lr = 0.1"]
+    limits = at.dataframe[1].value
+    assert list(limits["optimizer"]) == ["Adam", "SGD"]
+    assert limits["diverges above (theory)"][0] == "—"
+    assert limits["largest rate that did not diverge (measured)"][0] == "none diverged up to 10"
+    assert float(limits["largest rate that did not diverge (measured)"][1]) == pytest.approx(
+        0.2, rel=0.05)
+    assert "No 2/L limit applies to Adam" in captions(at)
+    q = at.query_params
+    assert q["opt"] in ("adam,sgd", ["adam,sgd"]) and q["lr"] in ("0.1,0.1", ["0.1,0.1"])
+
+
+def _q(at: AppTest, key: str):
+    v = at.query_params.get(key)
+    return v[0] if isinstance(v, list) else v
+
+
+def test_link_with_optimizers_noise_and_seed_round_trips():
+    query = {"surface": "rosenbrock", "lr": "0.001,0.05,0.002", "opt": "sgd,adam,nesterov",
+             "noise": "0.5", "seed": "7", "steps": "200"}
+    at = playground(query)
+    assert not at.warning, [w.value for w in at.warning]
+    assert [at.selectbox(key=f"opt_{i}").value for i in range(3)] == ["sgd", "adam", "nesterov"]
+    assert at.slider(key="noise").value == 0.5 and at.number_input(key="seed").value == 7
+    assert {k: _q(at, k) for k in query} == query
+    rows = at.dataframe[0].value
+    assert list(rows["run"]) == ["SGD, lr = 0.001", "Adam, lr = 0.05", "Nesterov, lr = 0.002"]
+    share = next(c.value for c in at.code if "?" in c.value)
+    for k, v in query.items():
+        assert f"{k}={v.replace(',', '%2C')}" in share, share
+    # A changed seed is a changed scene: the link follows it, and so do the paths.
+    before = spec(at)["data"][2]["x"]
+    at.number_input(key="seed").set_value(8).run()
+    assert _q(at, "seed") == "8" and spec(at)["data"][2]["x"] != before
+
+
+def test_noise_slider_changes_the_paths_and_zero_noise_drops_it_from_the_link():
+    at = playground()
+    before = [d["x"] for d in spec(at)["data"][2:5]]
+    assert _q(at, "noise") is None
+    at.slider(key="noise").set_value(1.0).run()
+    assert not at.exception
+    after = [d["x"] for d in spec(at)["data"][2:5]]
+    assert all(a != b for a, b in zip(before, after, strict=True))
+    assert _q(at, "noise") == "1" and _q(at, "seed") == "0"
+    assert at.dataframe[0].value["predicted steps (theory)"][0] == "—"  # exact gradients only
+    assert "mini-batch" in captions(at)
+    at.slider(key="noise").set_value(0.0).run()
+    assert [d["x"] for d in spec(at)["data"][2:5]] == before
+    assert _q(at, "noise") is None
+
+
+def test_junk_optimizer_and_noise_in_the_link_warn_and_use_defaults():
+    at = playground({"opt": "evil", "noise": "nan", "seed": "-3"})
+    text = " ".join(w.value for w in at.warning)
+    assert "Unknown optimizer `evil`" in text and "`noise=nan` is not a finite number" in text
+    assert "`seed=-3` is outside" in text
+    assert at.selectbox(key="opt_0").value == "sgd"
+    assert at.slider(key="noise").value == 0.0
+    assert len(at.get("plotly_chart")) == 3
+    assert list(at.dataframe[0].value["regime"]) == ["slow", "converged", "oscillating"]
+
+
+def test_noise_above_the_slider_warns_and_is_clamped():
+    at = playground({"noise": "50"})
+    assert any("above the slider" in w.value for w in at.warning)
+    assert at.slider(key="noise").value == 5.0
+    assert _q(at, "noise") == "5"
 
 
 def test_every_surface_renders():

@@ -10,19 +10,31 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import schedules, surfaces
+from engine import optimizers, schedules, surfaces
 from engine.scene import (
     MAX_RATES,
     MOMENTUM_MAX,
+    SEED_MAX,
     STEPS_MAX,
     STEPS_MIN,
     SURFACE_PARAMS,
     Scene,
     default_params,
+    fmt,
     scene_from_query,
     scene_to_query,
 )
-from ui.widgets import rate_input, set_rate
+from ui.widgets import optimizer_input, rate_input, set_rate
+
+NOISE_SLIDER_MAX = 5.0  # the slider's top; a link may ask for more (engine.scene.NOISE_MAX)
+NOISE_TEXT = ("Gaussian noise of this standard deviation is added to every gradient, the same "
+              "draws for every run (so runs differ only by rate and optimizer). This is what "
+              "mini-batch noise looks like on a 2-D surface: each step follows a noisy estimate "
+              "of the gradient.")
+MOMENTUM_HELP = ("Heavy-ball momentum β for the runs whose optimizer is SGD: v ← g + β·v, "
+                 "x ← x − lr·v (β = 0 is plain gradient descent). The other optimizers bring "
+                 f"their own: SGD + momentum and Nesterov use β = {optimizers.MOMENTUM:g}, "
+                 "AdaGrad, RMSProp, Adam and AdamW their optax defaults.")
 
 
 def load_scene(scene: Scene) -> None:
@@ -40,6 +52,10 @@ def load_scene(scene: Scene) -> None:
     ss["x0"], ss["y0"] = float(start[0]), float(start[1])
     ss["momentum"] = float(scene.momentum)
     ss["schedule"] = scene.schedule
+    for i, key in enumerate(scene.run_optimizers):
+        ss[f"opt_{i}"] = key
+    ss["noise"] = min(float(scene.noise), NOISE_SLIDER_MAX)
+    ss["seed"] = int(scene.seed)
 
 
 def load_from_url_once() -> None:
@@ -48,6 +64,9 @@ def load_from_url_once() -> None:
         return
     query = {k: st.query_params.get(k) for k in st.query_params}
     scene, warnings = scene_from_query(query)
+    if scene.noise > NOISE_SLIDER_MAX:
+        warnings.append(f"`noise={fmt(scene.noise)}` is above the slider's {fmt(NOISE_SLIDER_MAX)}; "
+                        f"using {fmt(NOISE_SLIDER_MAX)}.")
     load_scene(scene)
     st.session_state["url_warnings"] = warnings
     st.session_state["scene_loaded"] = True
@@ -77,7 +96,10 @@ def controls() -> Scene:
     surface = surfaces.get(name, **dict(params))
 
     n = int(st.number_input("How many rates", 1, MAX_RATES, key="n_rates"))
-    rates = tuple(rate_input(i) for i in range(n))
+    rates, opts = [], []
+    for i in range(n):
+        rates.append(rate_input(i))
+        opts.append(optimizer_input(i, note="SGD follows the momentum slider below."))
     steps = int(st.slider("Steps", STEPS_MIN, STEPS_MAX, key="steps"))
     (x0, x1), (y0, y1) = surface.bounds
     for key, (lo, hi), default in (("x0", (x0, x1), surface.start[0]),
@@ -87,12 +109,43 @@ def controls() -> Scene:
     c1, c2 = st.columns(2)
     sx = c1.number_input("start x", float(x0), float(x1), key="x0", format="%.3f", step=0.1)
     sy = c2.number_input("start y", float(y0), float(y1), key="y0", format="%.3f", step=0.1)
-    momentum = st.slider("Momentum β (0 = plain gradient descent)", 0.0, MOMENTUM_MAX,
-                         key="momentum", step=0.01)
+    momentum = st.slider("Momentum β of the SGD runs (0 = plain gradient descent)", 0.0,
+                         MOMENTUM_MAX, key="momentum", step=0.01, help=MOMENTUM_HELP)
+    if "noise" not in ss or not 0.0 <= ss["noise"] <= NOISE_SLIDER_MAX:
+        ss["noise"] = 0.0
+    noise = st.slider("Gradient noise (standard deviation)", 0.0, NOISE_SLIDER_MAX, key="noise",
+                      step=0.05, help=NOISE_TEXT)
+    if "seed" not in ss:
+        ss["seed"] = 0
+    seed = st.number_input("Noise seed", 0, SEED_MAX, key="seed", step=1, disabled=not noise,
+                           help="The same seed gives the same noise, so a link replays it.")
+    st.caption("Gradient noise is what mini-batch noise looks like on a 2-D surface: every "
+               "step follows the gradient plus a random kick, the same kicks for every run.")
     schedule = st.selectbox("Schedule (each rate is its peak)", schedules.NAMES, key="schedule",
                             format_func=schedules.TITLES.get)
     start = None if (sx, sy) == tuple(map(float, surface.start)) else (float(sx), float(sy))
-    return Scene(name, tuple(params), rates, steps, start, float(momentum), schedule)
+    # Canonical forms (all-SGD is (), no noise means no seed), so equal scenes share a cache entry.
+    opts = () if all(k == "sgd" for k in opts) else tuple(opts)
+    noise = float(noise)
+    return Scene(name, tuple(params), tuple(rates), steps, start, float(momentum), schedule,
+                 opts, noise, int(seed) if noise else 0)
+
+
+def run_label(scene: Scene, i: int) -> str:
+    """How run ``i`` is named in legends, badges and the table: "lr = 0.1" when every run is
+    SGD, else with its optimizer, e.g. "Adam, lr = 0.1" or "SGD (β = 0.5), lr = 0.2"."""
+    lr = f"lr = {scene.rates[i]:.4g}"
+    if all(k == "sgd" for k in scene.run_optimizers):
+        return lr
+    return f"{optimizer_name(scene, i)}, {lr}"
+
+
+def optimizer_name(scene: Scene, i: int) -> str:
+    """Run ``i``'s optimizer label; SGD with the heavy-ball slider's β when it is not 0."""
+    key = scene.optimizer_of(i)
+    if key == "sgd" and scene.momentum:
+        return f"SGD (β = {scene.momentum:g})"
+    return optimizers.get(key).label
 
 
 def write_to_url(scene: Scene) -> None:

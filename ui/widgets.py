@@ -1,10 +1,12 @@
-"""Shared widgets: a log-scale learning-rate slider with an exact number beside it, and badges."""
+"""Shared widgets: a log-scale learning-rate slider with an exact number beside it, an optimizer
+picker, and badges."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
+from engine import optimizers
 from engine.scene import RATE_MAX, RATE_MIN
 
 # 20 stops per decade from 1e-4 to 10, rounded to 3 significant digits.
@@ -55,6 +57,22 @@ def rate_input(i: int) -> float:
                         on_change=_number_typed, args=(i,), format="%.4g", step=None,
                         label_visibility="collapsed")
     return float(st.session_state[f"lr_num_{i}"])
+
+
+def optimizer_help(note: str = "") -> str:
+    """Every optimizer's one-line description, as a Markdown list (a widget's help), then ``note``."""
+    lines = [f"- **{optimizers.get(k).label}**: {optimizers.get(k).description}"
+             for k in optimizers.names()]
+    return "\n".join(lines) + (f"\n\n{note}" if note else "")
+
+
+def optimizer_input(i: int, note: str = "") -> str:
+    """Run ``i``'s optimizer: a select box of :mod:`engine.optimizers` by label (key ``opt_i``)."""
+    key = f"opt_{i}"
+    if st.session_state.get(key) not in optimizers.names():
+        st.session_state[key] = "sgd"
+    return st.selectbox(f"Optimizer {i + 1}", optimizers.names(), key=key,
+                        format_func=lambda k: optimizers.get(k).label, help=optimizer_help(note))
 
 
 def regime_badge(regime: str, label: str = "") -> None:
