@@ -10,7 +10,7 @@ from engine import limits, optimizers, surfaces, theory
 from engine.diagnose import default_tol
 from engine.scene import Scene, fmt, run_scene
 from ui import playground_state as state
-from ui.presets import presets
+from ui.presets import preset_help, presets
 from ui.runtime import warm_up
 from ui.widgets import regime_badge
 
@@ -70,9 +70,10 @@ for warning in st.session_state.get("url_warnings", []):
     st.warning(warning, icon=":material/warning:")
 
 st.write("**Show me:**")
+tips = preset_help()
 for col, (name, preset) in zip(st.columns(5), presets().items(), strict=True):
     col.button(name, on_click=state.load_scene, args=(preset,), use_container_width=True,
-               key=f"preset_{name}")
+               key=f"preset_{name}", help=tips[name])
 
 badges = st.columns(len(sweep))
 for col, label, d in zip(badges, labels, diagnoses, strict=True):
@@ -99,16 +100,12 @@ closed_form = th is not None and scene.schedule == "constant" and not scene.nois
 
 rows, growth = [], []
 for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, strict=True)):
-    row = {"run": labels[i], "rate": lr}
-    if mixed:
-        row["optimizer"] = state.optimizer_name(scene, i)
-    row.update({
-        "regime": d.regime.value,
+    row = {"run": labels[i], "regime": d.regime.value,
         "steps to converge": dash(d.steps_to_converge),
         "overshoots": d.overshoots,
         "final distance to nearest minimum": d.final_distance,
         "diverged at step": dash(t.diverged_at),
-    })
+    }
     if th is not None:
         end = len(t.points) if t.diverged_at is None else t.diverged_at
         g = limits.distance_growth(t.points[:end], target, GROWTH_WINDOW)
@@ -123,7 +120,6 @@ for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, str
         row["rate per step (theory)"] = f"{th.contraction(lr, beta):.4f}" if known else "—"
     rows.append(row)
 st.dataframe(rows, hide_index=True, column_config={
-    "rate": st.column_config.NumberColumn(format="%.4g"),
     "final distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
 })
 st.caption(f"Converged means within {tol:.3g} of a minimum and staying there. "
@@ -185,19 +181,26 @@ if th is not None:
                                 momentum=round(beta_hb, 4)),))
 
 st.subheader("Where each optimizer stops working")
-limit_rows, no_formula = [], []
+WHY_NO_FORMULA = {
+    "adaptive": "an adaptive optimizer divides each coordinate's step by a running size of its "
+                "gradients, so its step does not scale with the curvature the way 2/L assumes",
+    "nesterov": "Nesterov's look-ahead step is not the heavy ball's and has a limit of its own",
+}
+limit_rows, no_formula, kinds, above_theory = [], [], set(), False
 for key in dict.fromkeys(keys):
     beta = heavy_ball_beta(scene, key)
     name = state.optimizer_name(scene, keys.index(key))
+    measured_limit = cached_limit(scene.surface, scene.params, key, scene.steps, scene.start,
+                                  scene.noise, scene.seed, scene.momentum)
     if th is not None and beta is not None:
-        formula = (f"2/L = {th.stable_below:.4g}" if beta == 0.0 else
-                   f"2(1+β)/L = {th.stable_below_momentum(beta):.4g}")
+        bound = th.stable_below_momentum(beta) if beta else th.stable_below
+        formula = f"2/L = {bound:.4g}" if beta == 0.0 else f"2(1+β)/L = {bound:.4g}"
+        above_theory |= measured_limit is not None and measured_limit > bound
     else:
         formula = "—"
         if th is not None:
             no_formula.append(name)
-    measured_limit = cached_limit(scene.surface, scene.params, key, scene.steps, scene.start,
-                                  scene.noise, scene.seed, scene.momentum)
+            kinds.add("adaptive" if optimizers.get(key).adaptive else key)
     limit_rows.append({"optimizer": name, "diverges above (theory)": formula,
                        "largest rate that did not diverge (measured)": limit_text(measured_limit)})
 st.dataframe(limit_rows, hide_index=True)
@@ -206,12 +209,15 @@ how = (f"Measured: every rate of a sweep of {limits.LIMIT_RATES} log-spaced cons
        f"{scene.steps} steps from this start on this surface"
        + (f" with this noise (σ = {scene.noise:g}, seed {scene.seed})" if scene.noise else "")
        + "; the table shows the last rate before the first one that diverged.")
+if above_theory:
+    how += (" Just past theory's limit a run grows so slowly that it may not leave the "
+            "divergence box within the steps, so the measured edge can sit a little above it.")
 if no_formula:
-    st.caption(f"No 2/L limit applies to {', '.join(no_formula)}: adaptive optimizers divide each "
-               "step by a running size of the gradients, and Nesterov's look-ahead step has a "
-               "limit of its own, so theory's 2/L does not describe them. " + how)
-else:
-    st.caption(how + (" Theory has no closed form on this surface." if th is None else ""))
+    how = (f"No 2/L limit applies to {', '.join(no_formula)}: "
+           + "; ".join(WHY_NO_FORMULA[k] for k in sorted(kinds)) + ". " + how)
+elif th is None:
+    how += " Theory has no closed form on this surface."
+st.caption(how)
 
 st.subheader("Share this scene")
 st.code(state.share_link(scene), language=None)

@@ -107,7 +107,7 @@ def test_preset_stuck_in_local_minimum():
 @pytest.mark.parametrize("name, expected", [
     ("Too small", ["slow"]),
     ("Best fixed rate 2/(L+μ)", ["oscillating", "converged"]),  # 2/(L+mu) zig-zags; 1/L does not
-    ("Oscillating but converging", ["oscillating"]),
+    ("Oscillating, converging", ["oscillating"]),
     ("Diverging", ["diverged"]),
 ])
 def test_quadratic_presets_show_their_regime(name, expected):
@@ -120,14 +120,14 @@ def test_presets_tell_one_story():
     """Too small crawls; the best fixed rate arrives first, before 1/L and before the
     oscillating-but-converging rate; diverging diverges."""
     from engine.scene import run_scene
-    from ui.presets import BEST, presets
+    from ui.presets import BEST, OSCILLATING, presets
 
     runs = {name: run_scene(scene)[2] for name, scene in presets().items()}
-    assert list(presets()) == ["Too small", BEST, "Oscillating but converging", "Diverging",
+    assert list(presets()) == ["Too small", BEST, OSCILLATING, "Diverging",
                                "Stuck in a local minimum"]
     (small,) = runs["Too small"]
     best, one_over_l = runs[BEST]
-    (osc,) = runs["Oscillating but converging"]
+    (osc,) = runs[OSCILLATING]
     (div,) = runs["Diverging"]
     assert small.regime == "slow" and small.steps_to_converge is None
     assert best.steps_to_converge is not None and osc.steps_to_converge is not None
@@ -185,7 +185,6 @@ def test_adam_against_sgd_at_the_same_rate():
     assert not at.exception, [e.value for e in at.exception]
     rows = at.dataframe[0].value
     assert list(rows["run"]) == ["Adam, lr = 0.1", "SGD, lr = 0.1"]
-    assert list(rows["optimizer"]) == ["Adam", "SGD"]
     assert rows["final distance to nearest minimum"][0] != rows["final distance to nearest minimum"][1]
     assert rows["steps to converge"][1] == "57"  # plain GD at 1/L on the default bowl
     assert rows["predicted steps (theory)"][0] == "—"  # no closed form for Adam

@@ -2,6 +2,10 @@
 
     .venv/bin/python tests/browser/readme_screenshot.py [--out docs/playground.png]
 
+With ``--optimizers`` it takes docs/playground-optimizers.png instead: SGD, SGD +
+momentum and Adam on the Rosenbrock valley, each at a rate that suits it
+(``OPTIMIZERS_QUERY``). ``--query`` shoots any other scene.
+
 Starts the app on a free port (like the browser tests), opens /playground at
 1400 px wide, grows the window to the page's full height (Streamlit scrolls
 inside its own container, so Playwright's full_page alone shows one screen),
@@ -42,14 +46,19 @@ FULL_HEIGHT = """() => Math.max(
   document.querySelector("[data-testid='stSidebarContent']").scrollHeight)"""
 
 
-def shoot(base: str, out) -> int:
+# SGD at 0.002 (0.003 diverges on this valley), SGD + momentum (beta 0.9) at 0.0005 and Adam at
+# 0.05: each near its own good rate, 500 steps from the surface's start.
+OPTIMIZERS_QUERY = "surface=rosenbrock&lr=0.002,0.0005,0.05&opt=sgd,momentum,adam&steps=500"
+
+
+def shoot(base: str, out, query: str = "") -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
         page.set_default_timeout(WAIT_MS)
-        page.goto(f"{base}/playground")
+        page.goto(f"{base}/playground" + (f"?{query}" if query else ""))
         page.wait_for_selector(CONNECTED)
-        page.locator("[data-testid='stDataFrame']").wait_for()
+        page.locator("[data-testid='stDataFrame']").first.wait_for()
         page.wait_for_selector(IDLE)
         height = int(page.evaluate(FULL_HEIGHT))
         page.set_viewport_size({"width": WIDTH, "height": height})
@@ -70,12 +79,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "playground.png"))
     ap.add_argument("--url", help="use an app already served at this base URL")
+    ap.add_argument("--query", default="", help="the scene's query string (without '?')")
+    ap.add_argument("--optimizers", action="store_true",
+                    help="shoot docs/playground-optimizers.png (SGD, momentum, Adam)")
     args = ap.parse_args()
+    query, out = args.query, args.out
+    if args.optimizers:
+        query = query or OPTIMIZERS_QUERY
+        if out == ap.get_default("out"):
+            out = str(ROOT / "docs" / "playground-optimizers.png")
     if args.url:
-        return shoot(args.url.rstrip("/"), args.out)
+        return shoot(args.url.rstrip("/"), out, query)
     # Port 8501 (as `make run` uses) and "localhost", so the picture's share link looks usual.
     with serve_app(port=_free_port(8501)) as base:
-        return shoot(base.replace("127.0.0.1", "localhost"), args.out)
+        return shoot(base.replace("127.0.0.1", "localhost"), out, query)
 
 
 if __name__ == "__main__":
