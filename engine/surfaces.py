@@ -326,3 +326,67 @@ def get(name: str, **params) -> Surface:
     if name not in _FACTORIES:
         raise ValueError(f"Unknown surface {name!r}; choose one of {', '.join(_FACTORIES)}.")
     return _FACTORIES[name](**params)
+
+
+# ----------------------------------------------------------------------------
+# Your own surface: a formula typed by the user (parsed by engine.formula, never eval'd).
+# Not one of names(): a custom surface is not a named one.
+# ----------------------------------------------------------------------------
+
+CUSTOM_BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
+
+
+def custom(formula: str, bounds=CUSTOM_BOUNDS, start=None) -> Surface:
+    """Your own surface f(x, y), typed as text, inside the view box ``bounds``.
+
+    The text is parsed safely (:func:`engine.formula.parse`: a whitelist of
+    numbers, x, y, + - * / ** and named functions; never eval); a refused one
+    raises :class:`engine.formula.FormulaError` (a ValueError) naming the
+    problem and its column. The minima are found numerically
+    (:func:`engine.formula.minima_report`: Newton's method from a 12 x 12 grid
+    of starts, each end checked by its gradient and Hessian) and may miss some;
+    a box where none is found is refused too. ``start`` defaults to the point a
+    tenth of the way across and eight tenths up the box (or the nearest point
+    where f is finite). The loss compiles once per formula.
+
+    >>> s = custom("(1 - x)**2 + 5*(y - x**2)**2")
+    >>> s.name, s.start, [(round(m.point[0], 3), round(m.point[1], 3)) for m in s.minima]
+    ('custom', (-2.4, 1.8), [(1.0, 1.0)])
+    """
+    from engine import formula as _formula  # here, not at the top: formula never needs Surface
+
+    family = _formula.compile_formula(formula)
+    box = _formula.check_bounds(bounds)
+    found = _formula.minima_report(family, box)
+    if not found:
+        raise _formula.FormulaError(
+            "No minimum of f was found inside the box (searched numerically from "
+            f"{_formula.GRID_STARTS ** 2} starts): change f or the box.")
+    point = _formula.default_start(family, box) if start is None else _formula.check_start(start, box)
+    return _make(
+        "custom",
+        f"Your own: f = {family.text}",
+        family,
+        (),
+        box,
+        point,
+        [Minimum(m["point"], m["value"], m["is_global"]) for m in found],
+        f"f(x, y) = {family.text}, as you typed it. Its minima were found numerically "
+        "(Newton's method from a grid of starts) and may miss some.",
+    )
+
+
+def custom_minima_report(surface: Surface) -> list[dict]:
+    """Each numerically found minimum of a :func:`custom` surface, lowest first: ``point``,
+    ``value``, ``is_global``, ``curvature`` (largest Hessian eigenvalue L), ``min_curvature``,
+    ``stable_below`` (2/L; None where f is flat to second order), ``positive_definite`` and a
+    sentence ``text``.
+
+    >>> custom_minima_report(custom("x**2 + 10*y**2"))[0]["text"]
+    'at (0, 0) the largest curvature is 20, so rates above 0.1 cannot stay'
+    """
+    from engine import formula as _formula
+
+    if not isinstance(surface.family, _formula.FormulaFunction):
+        raise ValueError(f"{surface.name!r} is not a custom surface.")
+    return _formula.minima_report(surface.family, surface.bounds)
