@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lessons.claims import check_lesson
-from lessons.loader import Expect, Experiment, FineTuneSpec, Predict, Quiz, load, load_all, parse_text
+from lessons.loader import Expect, Experiment, Predict, Quiz, load, load_all, parse_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 LESSONS = load_all()
@@ -38,9 +38,9 @@ def test_every_lesson_has_experiments_claims_and_a_quiz():
 
 def test_a_false_claim_is_caught():
     failures = check_lesson(load(FIXTURES / "broken-claim.md"))
-    assert any("0.21 claimed 'converged' but the run is 'diverged'" in f for f in failures)
-    assert any("'0.21 faster than 0.01'" in f for f in failures)
-    assert any("'1 keeps more than 0.01'" in f and "task-A accuracy" in f for f in failures)
+    assert any("claimed 'rate 0.21 → converged' but measured diverged" in f for f in failures)
+    assert any("'rate 0.21 is faster than 0.01'" in f for f in failures)
+    assert any("'rate 1 keeps more than 0.01'" in f and "task-A accuracy" in f for f in failures)
 
 
 def test_malformed_lesson_names_file_and_line():
@@ -90,7 +90,7 @@ def test_every_lesson_page_renders(lesson):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value == lesson.title
-    charts = sum(1 if isinstance(e.scene, FineTuneSpec) else 2 for e in lesson.blocks(Experiment)
+    charts = sum(2 if e.kind == "surface" else 1 for e in lesson.blocks(Experiment)
                  if not any(p.experiment == e.id for p in lesson.blocks(Predict)))
     assert len(at.get("plotly_chart")) == charts
 

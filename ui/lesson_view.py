@@ -15,19 +15,25 @@ import streamlit.components.v1 as components
 
 from charts.networks import finetune_figure
 from charts.playground import loss_figure, trajectory_figure
+from charts.rate_sweep import rate_sweep_figure
 from charts.style import rate_label
-from engine.scene import RATE_MAX, RATE_MIN, Scene, run_scene, scene_to_query
-from lessons.claims import check_expect, finetune_measures, run_finetune
-from lessons.loader import (
-    PREDICT_CHOICES,
-    Expect,
-    Experiment,
-    FineTuneSpec,
-    Lesson,
-    Predict,
-    Quiz,
-    Text,
+from engine import optimizers as optimizer_set
+from engine.scene import RATE_MAX, RATE_MIN, Scene, scene_to_query
+from lessons.claims import (
+    check_expect,
+    expect_claims,
+    fill,
+    fill_check,
+    finetune_measures,
+    fmt_value,
+    predict_choices,
+    prediction_right,
+    run_spec,
+    theory_of,
+    theory_value,
+    variants,
 )
+from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import progress as prog
 from ui.runtime import warm_up
 from ui.widgets import regime_badge
@@ -61,21 +67,23 @@ if (!doc.lrlArrows) {
 """
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_spec(spec):
+    """One experiment spec's runs (surface, rate sweep or fine-tuning), cached per process."""
+    return run_spec(spec)
+
+
 def cached_run(scene: Scene):
-    return run_scene(scene)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_finetune(spec: FineTuneSpec):
-    return run_finetune(spec)
+    """(surface, sweep, diagnoses) of a surface scene."""
+    runs = cached_spec(scene)
+    return runs.surface, runs.sweep, runs.diagnoses
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_check(lesson_path: str, expect: Expect) -> list[str]:
     from lessons.loader import load
 
-    return check_expect(load(lesson_path), expect)
+    return check_expect(load(lesson_path), expect, cached_spec)
 
 
 def playground_link(scene: Scene) -> str:
@@ -84,6 +92,22 @@ def playground_link(scene: Scene) -> str:
 
 def _key(lesson: Lesson, *parts) -> str:
     return ":".join([lesson.slug, *map(str, parts)])
+
+
+def _predicted(lesson: Lesson, exp_id: str) -> bool:
+    return st.session_state.get(_key(lesson, "predict", exp_id)) is not None
+
+
+def hidden_experiments(lesson: Lesson) -> frozenset:
+    """Experiments whose numbers stay hidden: a prediction about them is not made yet."""
+    return frozenset(p.experiment for p in lesson.blocks(Predict) if not _predicted(lesson, p.experiment))
+
+
+def filled(lesson: Lesson, text: str) -> str:
+    """``text`` with its placeholders replaced by the measured values."""
+    if "{" not in text:
+        return text
+    return fill(text, lesson, cached_spec, hidden_experiments(lesson))
 
 
 def render_finetune(lesson: Lesson, exp: Experiment) -> None:
@@ -96,11 +120,11 @@ def render_finetune(lesson: Lesson, exp: Experiment) -> None:
     cols[-1].link_button("Open the Fine-tuning page ↗", "/fine-tuning")
     spec = replace(spec, rates=tuple(float(r) for r in rates))
     with st.spinner("Pre-training a network on digits 0-4 (once), then fine-tuning it on 5-9…"):
-        run = cached_finetune(spec)
+        run = cached_spec(spec).result
     st.plotly_chart(finetune_figure(run), key=_key(lesson, exp.id, "finetune"))
     rows = []
     for i, lr in enumerate(spec.rates):
-        acc_a, learned = finetune_measures(run, lr)
+        acc_a, learned = finetune_measures(run, i)
         rows.append({"rate": f"{lr:g}", "task A before": f"{run.a_acc[i, 0]:.1%}",
                      "task A after": f"{acc_a:.1%}",
                      "steps to learn task B (80%)": "never" if learned == float("inf") else str(learned),
@@ -108,14 +132,47 @@ def render_finetune(lesson: Lesson, exp: Experiment) -> None:
                      "diverged at step": "—" if run.diverged_at[i] < 0 else str(run.diverged_at[i])})
     st.dataframe(rows, hide_index=True)
     if exp.caption:
-        st.caption(exp.caption)
+        st.caption(filled(lesson, exp.caption))
+
+
+def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None:
+    """A rate sweep: steps to converge and distance against many log-spaced rates, theory marked."""
+    spec = exp.scene
+    with st.spinner(f"Running {spec.n} rates in one call…"):
+        runs = cached_spec(spec)
+    th = theory_of(spec)
+    marks = {}
+    if th is not None and spec.optimizer == "sgd":
+        if not spec.momentum:
+            marks["2/(L+μ)"] = th.best_rate
+        marks["2/L" if not spec.momentum else "2(1+β)/L"] = theory_value(th, "stable_below", spec.momentum)
+    fig = rate_sweep_figure(runs.rates, runs.steps, runs.distance, runs.regimes, marks=marks,
+                            fastest=runs.fastest_rate, budget=spec.steps, noise=spec.noise,
+                            height=560 if presenting else 520)
+    st.plotly_chart(fig, key=_key(lesson, exp.id, "sweep"))
+    facts = [f"{spec.n} rates from {spec.lo:g} to {spec.hi:g}, {spec.steps} steps each",
+             f"fastest: {fmt_value('fastest_rate', runs.fastest_rate)} "
+             f"({fmt_value('steps', runs.fastest_steps)} steps)",
+             f"largest rate that did not diverge: {fmt_value('largest_stable', runs.largest_stable)}"]
+    st.caption("Measured: " + "; ".join(facts) + "."
+               + (f" Gradient noise σ = {spec.noise:g} (seed {spec.seed})." if spec.noise else ""))
+    if exp.caption:
+        st.caption(filled(lesson, exp.caption))
+
+
+def _run_label(scene: Scene, i: int, lr: float) -> str:
+    key = scene.optimizer_of(i)
+    return rate_label(lr) if key == "sgd" else f"{optimizer_set.get(key).label}, {rate_label(lr)}"
 
 
 def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None:
     """An editable scene: rate entries, the animated surface, loss curves, regime badges."""
     st.markdown(f'<a id="{exp.id}"></a>', unsafe_allow_html=True)
-    if isinstance(exp.scene, FineTuneSpec):
+    if exp.kind == "finetune":
         render_finetune(lesson, exp)
+        return
+    if exp.kind == "rate_sweep":
+        render_rate_sweep(lesson, exp, presenting)
         return
     predict = next((p for p in lesson.blocks(Predict) if p.experiment == exp.id), None)
     if predict is not None and not render_predict(lesson, predict, exp):
@@ -123,79 +180,87 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     cols = st.columns(len(exp.scene.rates) + 1, vertical_alignment="bottom")
     rates = []
     for i, (col, lr) in enumerate(zip(cols, exp.scene.rates, strict=False)):
-        rates.append(col.number_input(f"rate {i + 1}", RATE_MIN, RATE_MAX, float(lr),
+        key = exp.scene.optimizer_of(i)
+        label = f"rate {i + 1}" if key == "sgd" else f"{optimizer_set.get(key).label} rate"
+        rates.append(col.number_input(label, RATE_MIN, RATE_MAX, float(lr),
                                       format="%.4g", step=None, key=_key(lesson, exp.id, "lr", i)))
     scene = replace(exp.scene, rates=tuple(float(r) for r in rates))
     cols[-1].link_button("Open in Playground ↗", playground_link(scene))
     warm_up(scene.surface)
     surface, sweep, diagnoses = cached_run(scene)
     badge_cols = st.columns(len(rates))
-    for col, lr, d in zip(badge_cols, rates, diagnoses, strict=True):
+    for i, (col, lr, d) in enumerate(zip(badge_cols, rates, diagnoses, strict=True)):
         with col:
-            regime_badge(d.regime.value, label=f"{rate_label(lr)}: ")
+            regime_badge(d.regime.value, label=f"{_run_label(scene, i, lr)}: ")
     left, right = st.columns([3, 2])
     left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430),
                       key=_key(lesson, exp.id, "traj"))
     right.plotly_chart(loss_figure(surface, sweep), key=_key(lesson, exp.id, "loss"))
+    if scene.noise:
+        st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
+                   "random noise to each run's gradient, as a mini-batch would.")
     if exp.caption:
-        st.caption(exp.caption)
+        st.caption(filled(lesson, exp.caption))
     if exp.table:
-        st.dataframe(comparison_rows(rates, sweep, diagnoses), hide_index=True)
+        noisy = cached_spec(replace(scene, noise=exp.precision_noise)) if exp.precision_noise else None
+        st.dataframe(comparison_rows(rates, cached_spec(scene), noisy, exp.precision_noise),
+                     hide_index=True)
         st.caption("Every cell is measured from the runs above: training time = steps until within "
-                   "the convergence radius; precision = distance to the nearest minimum at the end.")
+                   "the convergence radius; precision, exact gradients = distance to the nearest "
+                   "minimum at the end"
+                   + (f"; precision under noise = mean distance over the last quarter of the same "
+                      f"runs with gradient noise σ = {exp.precision_noise:g} (seed {scene.seed}), "
+                      "as mini-batches give" if exp.precision_noise else "") + ".")
 
 
-def comparison_rows(rates, sweep, diagnoses) -> list[dict]:
-    """Small-vs-large comparison, one row per rate, every cell from the runs."""
+def comparison_rows(rates, runs, noisy=None, noise: float = 0.0) -> list[dict]:
+    """Small-vs-large comparison, one row per rate, every cell from the runs (and, if given,
+    the same runs with gradient noise for the precision that matters in practice)."""
     rows = []
-    for lr, t, d in zip(rates, sweep, diagnoses, strict=True):
-        rows.append({
+    for i, (lr, t, d) in enumerate(zip(rates, runs.sweep, runs.diagnoses, strict=True)):
+        row = {
             "rate": f"{lr:g}",
             "training time (steps to converge)": str(d.steps_to_converge) if d.steps_to_converge
-            is not None else f"not within {t.steps}",
+            is not None and t.diverged_at is None else f"not within {t.steps}",
             "convergence": d.regime.value,
             "risk of overshooting (overshoots)": str(d.overshoots),
             "diverged at step": "—" if t.diverged_at is None else str(t.diverged_at),
-            "precision (final distance)": "diverged" if t.diverged_at else f"{d.final_distance:.2g}",
-            "largest step": f"{float(t.step_sizes[: t.diverged_at or None].max()):.3g}",
-        })
+            "precision, exact gradients (distance at the end)":
+                "diverged" if t.diverged_at is not None else f"{d.final_distance:.2g}",
+        }
+        if noisy is not None:
+            v = noisy.distance(i)
+            row[f"precision under noise σ = {noise:g} (mean distance, last quarter)"] = (
+                "diverged" if v == float("inf") else f"{v:.2g}")
+        row["largest step"] = f"{float(t.step_sizes[: t.diverged_at or None].max()):.3g}"
+        rows.append(row)
     return rows
 
 
 def render_expect(lesson: Lesson, expect: Expect) -> None:
     """The claims as the lesson states them, each checked against the unedited experiment."""
     exp = lesson.experiments[expect.experiment]
-    predict = next((p for p in lesson.blocks(Predict) if p.experiment == exp.id), None)
-    if predict is not None and st.session_state.get(_key(lesson, "predict", exp.id)) is None:
+    if exp.kind == "surface" and expect.experiment in hidden_experiments(lesson):
         st.caption("What this experiment shows appears after your prediction.")
         return
     failures = cached_check(lesson.path, expect)
-    lines = []
-    if isinstance(exp.scene, FineTuneSpec):
-        run = cached_finetune(exp.scene)
-        for a, relation, b in expect.compare:
-            (acc_a, learn_a), (acc_b, learn_b) = (finetune_measures(run, r) for r in (a, b))
-            shown = (f"task A kept {acc_a:.1%} vs {acc_b:.1%}" if relation == "keeps more than"
-                     else f"{learn_a} vs {learn_b} steps to 80% on task B")
-            lines.append(f"- rate **{a:g}** {relation} **{b:g}** (measured: {shown})")
-        _claims_box(lines, failures)
-        return
-    _, sweep, diagnoses = cached_run(exp.scene)
-    for rate, regime in expect.regimes:
-        i = exp.scene.rates.index(rate)
-        d = diagnoses[i]
-        steps = f", converged in {d.steps_to_converge} steps" if d.steps_to_converge else ""
-        lines.append(f"- rate **{rate:g}** → **{regime}** (measured: {d.regime.value}{steps})")
-    for a, relation, b in expect.compare:
-        da, db = (diagnoses[exp.scene.rates.index(r)] for r in (a, b))
-        fmt = lambda d: "never" if d.steps_to_converge is None else f"{d.steps_to_converge} steps"  # noqa: E731
-        lines.append(f"- rate **{a:g}** is {relation} **{b:g}** (measured: {fmt(da)} vs {fmt(db)})")
-    _claims_box(lines, failures)
+    spec = variants(exp, expect.noisy)[0][1]
+    claims = expect_claims(exp, expect, cached_spec(spec))
+    lines = [f"- {c.text} (measured: {c.measured})" for c in claims]
+    robust = len(exp.starts) + len(exp.seeds)
+    note = ""
+    if expect.noisy:
+        note += f" These claims are about the same runs with gradient noise σ = {exp.precision_noise:g}."
+    if robust:
+        note += (f" Each claim also holds from {len(exp.starts)} other start(s)" if exp.starts
+                 else " Each claim also holds") + (
+            f" and with {len(exp.seeds)} other noise seed(s)." if exp.seeds else ".")
+    _claims_box(lines, failures, note)
 
 
-def _claims_box(lines: list[str], failures: list[str]) -> None:
+def _claims_box(lines: list[str], failures: list[str], note: str = "") -> None:
     box = st.success if not failures else st.error
-    box("**What this experiment shows** (checked on every run of the test suite):\n"
+    box("**What this experiment shows** (checked on every run of the test suite):" + note + "\n"
         + "\n".join(lines) + ("" if not failures else "\n\n" + "\n".join(failures)))
 
 
@@ -203,20 +268,23 @@ def render_predict(lesson: Lesson, predict: Predict, exp: Experiment) -> bool:
     """Ask first; True once the student has predicted (then the run is shown)."""
     key = _key(lesson, "predict", exp.id)
     answered = st.session_state.get(key)
-    _, _, diagnoses = cached_run(exp.scene)
-    actual = diagnoses[exp.scene.rates.index(predict.rate)]
+    runs = cached_spec(exp.scene)
+    choices = predict_choices(runs.surface)
     if answered is None:
         with st.container(border=True):
             st.markdown(f"**Predict before you run it:** {predict.question}")
-            choice = st.radio("Your prediction", list(PREDICT_CHOICES), index=None, horizontal=True,
+            choice = st.radio("Your prediction", list(choices), index=None, horizontal=True,
                               key=key + ":choice")
             if st.button("Run it", key=key + ":go", disabled=choice is None):
                 st.session_state[key] = choice
                 st.rerun()
         return False
-    right = actual.regime.value in PREDICT_CHOICES[answered]
-    why = (f"The run at rate {predict.rate:g} was diagnosed **{actual.regime.value}**"
-           + (f" after {actual.steps_to_converge} steps" if actual.steps_to_converge else "")
+    i = predict.run
+    actual = runs.diagnoses[i]
+    right = prediction_right(answered, runs, i)
+    steps = runs.steps(i)
+    why = (f"The run at rate {exp.run_labels[i]} was diagnosed **{actual.regime.value}**"
+           + (f" (within the convergence radius from step {int(steps)})" if steps != float("inf") else "")
            + f", with {actual.overshoots} overshoots.")
     (st.success if right else st.warning)(
         ("Right! " if right else f"Not quite: you said '{answered}'. ") + why)
@@ -226,7 +294,7 @@ def render_predict(lesson: Lesson, predict: Predict, exp: Experiment) -> bool:
 def render_quiz(lesson: Lesson, quiz: Quiz, number: int) -> None:
     key = _key(lesson, "quiz", quiz.id)
     with st.container(border=True):
-        st.markdown(f"**Quiz:** {quiz.question}")
+        st.markdown(f"**Quiz:** {filled(lesson, quiz.question)}")
         choice = st.radio("Your answer", quiz.options, index=None, key=key)
         if st.button("Check", key=key + ":check", disabled=choice is None):
             p = prog.current()
@@ -236,14 +304,15 @@ def render_quiz(lesson: Lesson, quiz: Quiz, number: int) -> None:
         if checked is not None:
             right = quiz.options.index(checked) == quiz.answer
             link = f" [See the experiment that shows it](#{quiz.experiment})" if quiz.experiment else ""
+            explanation = filled(lesson, fill_check(quiz.explanation, lesson, quiz, cached_spec))
             (st.success if right else st.error)(
                 ("Correct. " if right else f"Not quite: the answer is '{quiz.options[quiz.answer]}'. ")
-                + quiz.explanation + link)
+                + explanation + link)
 
 
 def render_block(lesson: Lesson, block, quiz_numbers: dict, presenting: bool) -> None:
     if isinstance(block, Text):
-        st.markdown(block.markdown)
+        st.markdown(filled(lesson, block.markdown) if block.placeholders else block.markdown)
     elif isinstance(block, Experiment):
         render_experiment(lesson, block, presenting)
     elif isinstance(block, Expect):

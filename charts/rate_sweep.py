@@ -1,0 +1,75 @@
+"""A lesson's rate sweep: steps to converge and final distance against the rate.
+
+Pure builder: the measured arrays in, one go.Figure out (two rows sharing the
+log-scale rate axis), regimes shaded as on the Grid search page, theory's
+2/(L+mu) and 2/L marked when the surface has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from charts.style import LOSS_FLOOR, color
+from charts.tuning import REGIME_FILL, _regime_spans
+
+
+def rate_sweep_figure(rates: Sequence[float], steps: Sequence[float], distance: Sequence[float],
+                      regimes: Sequence[str], *, marks: dict[str, float] | None = None,
+                      fastest: float | None = None, budget: int | None = None,
+                      noise: float = 0.0, height: int = 520) -> go.Figure:
+    """Steps to converge (top; gaps where a run never converged) and mean distance to the
+    minimum over the last quarter (bottom; gaps where it diverged) against the rate.
+
+    ``marks``: label -> rate for vertical lines (e.g. theory's limits); ``fastest``: the
+    measured fastest rate, marked too.
+    """
+    x = np.asarray(rates, np.float64)
+    s = np.asarray(steps, np.float64)
+    d = np.asarray(distance, np.float64)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.6, 0.4])
+    seen = set()
+    for x0, x1, regime in _regime_spans(x, list(regimes)):
+        for row in (1, 2):
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=REGIME_FILL.get(regime, "rgba(128,128,128,0.1)"),
+                          line_width=0, layer="below", row=row, col=1)
+        if regime not in seen:
+            seen.add(regime)
+            fig.add_scatter(x=[None], y=[None], mode="markers", name=regime, row=1, col=1,
+                            marker=dict(symbol="square", size=12,
+                                        color=REGIME_FILL.get(regime, "rgba(128,128,128,0.6)")
+                                        .replace("0.16", "0.6").replace("0.18", "0.6")))
+    top = [None if not np.isfinite(v) else float(v) for v in s]
+    fig.add_scatter(x=x.tolist(), y=top, mode="lines+markers", name="steps to converge",
+                    line=dict(color="#222", width=2), marker=dict(size=4), connectgaps=False,
+                    row=1, col=1)
+    bottom = [None if not np.isfinite(v) else float(max(v, LOSS_FLOOR)) for v in d]
+    label = "mean distance, last quarter" + (f" (noise σ = {noise:g})" if noise else "")
+    fig.add_scatter(x=x.tolist(), y=bottom, mode="lines+markers", name=label,
+                    line=dict(color="#3f88c5", width=2), marker=dict(size=4), connectgaps=False,
+                    row=2, col=1)
+    lines = dict(marks or {})
+    if fastest is not None and np.isfinite(fastest):
+        lines["fastest measured"] = float(fastest)
+    styles = ["dash", "dot", "dashdot", "longdash"]
+    for i, (name, r) in enumerate(lines.items()):
+        if r is None or not np.isfinite(r):
+            continue
+        style = dict(color=color(i), dash=styles[i % len(styles)], width=2)
+        for row in (1, 2):
+            fig.add_vline(x=r, line=style, row=row, col=1)
+        fig.add_scatter(x=[r, r], y=[None, None], mode="lines", name=f"{name} = {r:.3g}",
+                        line=style, row=1, col=1)
+    fig.update_layout(height=height, margin=dict(l=60, r=20, t=40, b=50), hovermode="x unified",
+                      legend=dict(orientation="h", y=-0.15),
+                      title="Steps to converge against the rate"
+                      + (f" (budget {budget} steps)" if budget else ""))
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_xaxes(type="log", title=dict(text="learning rate (log scale)"), row=2, col=1)
+    fig.update_yaxes(title=dict(text="steps to converge"), row=1, col=1)
+    fig.update_yaxes(title=dict(text="distance to minimum"), type="log", row=2, col=1)
+    return fig
