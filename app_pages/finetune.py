@@ -6,13 +6,21 @@ import streamlit as st
 
 from charts.networks import finetune_figure, pretrain_figure
 from charts.style import rate_label
-from engine import finetune, networks
+from engine import finetune, networks, optimizers
 from ui.runtime import setup_jax
+from ui.widgets import optimizer_help
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
 SCALES = (1.0, 0.3, 0.1, 0.03, 0.01)
 BATCHES = {"full batch": None, "32": 32, "64": 64, "128": 128}
+# Each optimizer's default rates: momentum 0.9 moves about 10x farther per step on a steady
+# gradient, and the adaptive ones take steps of roughly lr per weight.
+RATES_BY_OPT = {"sgd": finetune.DEFAULT_RATES, "momentum": (0.001, 0.01, 0.05, 0.1),
+                "nesterov": (0.001, 0.01, 0.05, 0.1), "adagrad": (0.001, 0.01, 0.1, 1.0),
+                "rmsprop": (0.0001, 0.001, 0.01, 0.1), "adam": (0.0001, 0.001, 0.01, 0.1),
+                "adamw": (0.0001, 0.001, 0.01, 0.1)}
+DASH = "—"
 HEAD_TITLES = {"new": "new head for task B (keep A's head)",
                "shared": "shared head (B's digits reuse A's outputs)"}
 
@@ -25,10 +33,12 @@ def cached_pretrain(classes_a, classes_b, units, seed):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_finetune(classes_a, classes_b, units, seed, rates, steps, head, freeze, scale, warmup,
-                    batch):
+                    batch, opt="sgd"):
+    """Fine-tuning runs for one setting; ``opt`` is an engine.optimizers key."""
     pre = cached_pretrain(classes_a, classes_b, units, seed)
     return finetune.finetune(pre, rates, steps, head=head, freeze_lower=freeze, lower_scale=scale,
-                             warmup=warmup, batch_size=batch, seed=seed)
+                             warmup=warmup, batch_size=batch, seed=seed,
+                             optimizer=optimizers.maker(opt))
 
 
 def pct(v: float) -> str:
@@ -51,9 +61,22 @@ with st.sidebar:
                                 key="ft_units"))
     head = st.radio("Head", list(HEAD_TITLES), format_func=HEAD_TITLES.get, key="ft_head")
     st.header("Fine-tuning")
+    opt = st.selectbox("Optimizer", optimizers.names(), key="ft_opt",
+                       format_func=lambda k: optimizers.get(k).label,
+                       help=optimizer_help("Pre-training always uses plain SGD; this is the "
+                                           "fine-tuning optimizer. Each keeps its own rates here."))
+    default_rates = RATES_BY_OPT.get(opt, finetune.DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
-                               value=", ".join(f"{r:g}" for r in finetune.DEFAULT_RATES),
-                               key="ft_rates", help="Numbers from 0.0001 to 10, comma-separated.")
+                               value=", ".join(f"{r:g}" for r in default_rates),
+                               key="ft_rates" if opt == "sgd" else f"ft_rates_{opt}",
+                               help="Numbers from 0.0001 to 10, comma-separated.")
+    if opt != "sgd":
+        why = ("steps of roughly lr per weight, whatever the gradient's size"
+               if optimizers.get(opt).adaptive else
+               "momentum 0.9, which on a steady gradient moves about 10× farther per step")
+        st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
+                   f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
+                   f"({finetune.DEFAULT_RATES[0]:g} to {finetune.DEFAULT_RATES[-1]:g}).")
     steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, value=200, key="ft_steps")
     freeze = st.checkbox("Freeze the lower layers (train only the head)", key="ft_freeze")
     scale = st.select_slider("Lower layers' rate × (discriminative rates)", SCALES, value=1.0,
@@ -76,7 +99,7 @@ if head == "shared" and len(classes_b) > len(classes_a):
     warnings.append("A shared head needs task B to have no more digits than task A; "
                     "using a new head.")
     head = "new"
-rates, rate_warnings = networks.parse_rates(rates_text, finetune.DEFAULT_RATES)
+rates, rate_warnings = networks.parse_rates(rates_text, default_rates)
 warnings += rate_warnings
 warmup = min(int(warmup), int(steps))
 for w in warnings:
@@ -88,10 +111,10 @@ with st.spinner(f"Pre-training 64 → {units} → {units} → {len(classes_a)} o
                 "(once per process)…"):
     pre = cached_pretrain(classes_a, classes_b, units, seed)
 t0 = time.perf_counter()
-with st.spinner(f"Fine-tuning at {len(rates)} rate(s) for {steps} steps on digits {digits_b} "
-                "(the first run of a shape also compiles it)…"):
+with st.spinner(f"Fine-tuning with {optimizers.get(opt).label} at {len(rates)} rate(s) for {steps} "
+                f"steps on digits {digits_b} (the first run of a shape also compiles it)…"):
     run = cached_finetune(classes_a, classes_b, units, seed, rates, int(steps), head, freeze,
-                          float(scale), warmup, BATCHES[batch_label])
+                          float(scale), warmup, BATCHES[batch_label], opt)
 elapsed = time.perf_counter() - t0
 
 c1, c2, c3 = st.columns(3)
@@ -120,18 +143,15 @@ st.plotly_chart(finetune_figure(run), key="ft_curves")
 reach = run.steps_to_learn()
 rows = []
 for i, lr in enumerate(rates):
-    dead = int(run.diverged_at[i])
+    ok = run.diverged_at[i] < 0  # a diverged run is frozen: its accuracies are not a result
     rows.append({"rate": lr,
-                 "task A accuracy (%)": 100 * float(run.a_acc[i, -1]),
-                 "task A drop (points)": 100 * float(run.a_drop()[i]),
-                 "task B accuracy (%)": 100 * float(run.b_acc[i, -1]),
-                 f"steps to {pct(verdict.level)} on B": reach[i],
-                 "diverged at step": None if dead < 0 else dead})
+                 "task A accuracy (%)": f"{100 * float(run.a_acc[i, -1]):.1f}" if ok else DASH,
+                 "task A drop (points)": f"{100 * float(run.a_drop()[i]):.1f}" if ok else DASH,
+                 "task B accuracy (%)": f"{100 * float(run.b_acc[i, -1]):.1f}" if ok else DASH,
+                 f"steps to {pct(verdict.level)} on B": DASH if reach[i] is None or not ok else str(reach[i]),
+                 "diverged at step": DASH if ok else str(int(run.diverged_at[i]))})
 st.dataframe(rows, hide_index=True, column_config={
-    "rate": st.column_config.NumberColumn(format="%.4g"),
-    "task A accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
-    "task A drop (points)": st.column_config.NumberColumn(format="%.1f"),
-    "task B accuracy (%)": st.column_config.NumberColumn(format="%.1f")})
+    "rate": st.column_config.NumberColumn(format="%.4g")})
 dead_rates = [rate_label(rates[i]) for i in range(len(rates)) if run.diverged_at[i] >= 0]
 st.caption(("Diverged (the run stops at its last good step and is left out of the comparison): "
             + ", ".join(dead_rates) + ". " if dead_rates else "")
@@ -144,8 +164,8 @@ st.caption(("Diverged (the run stops at its last good step and is left out of th
 
 with st.expander("Pre-training on task A"):
     st.plotly_chart(pretrain_figure(pre.val_acc), key="ft_pretrain")
-    st.caption(f"{len(pre.val_acc) - 1} full-batch steps at rate {finetune.PRETRAIN_LR:g}, seed {seed}; "
-               "computed once per process and reused by every fine-tuning run.")
+    st.caption(f"{len(pre.val_acc) - 1} full-batch steps of plain SGD at rate {finetune.PRETRAIN_LR:g}, "
+               f"seed {seed}; computed once per process and reused by every fine-tuning run.")
 
 st.subheader("What the options do to forgetting")
 if st.toggle("Compare: plain, frozen lower layers, lower layers × 0.1, 20 warmup steps",
@@ -157,18 +177,19 @@ if st.toggle("Compare: plain, frozen lower layers, lower layers × 0.1, 20 warmu
     for j, (label, (fr, sc, wu)) in enumerate(options.items()):
         bar.progress(j / len(options), text=f"Fine-tuning with {label} ({j + 1} of {len(options)})…")
         r = cached_finetune(classes_a, classes_b, units, seed, rates, int(steps), head, fr, sc,
-                            min(wu, int(steps)), BATCHES[batch_label])
+                            min(wu, int(steps)), BATCHES[batch_label], opt)
         row = {"option": label}
         for i, lr in enumerate(rates):
             drop = "diverged" if r.diverged_at[i] >= 0 else f"{100 * float(r.a_drop()[i]):.1f}"
             row[f"A drop, {rate_label(lr)}"] = drop
             row[f"B acc., {rate_label(lr)}"] = (
-                "—" if r.diverged_at[i] >= 0 else f"{100 * float(r.b_acc[i, -1]):.1f}")
+                DASH if r.diverged_at[i] >= 0 else f"{100 * float(r.b_acc[i, -1]):.1f}")
         table.append(row)
     bar.empty()
     st.dataframe(table, hide_index=True)
     st.caption("Task A drop and task B accuracy in percentage points after the same number of steps, "
-               "with the same rates, head and batch; only the option differs.")
+               f"with the same optimizer ({optimizers.get(opt).label}), rates, head and batch; only the "
+               "option differs.")
 else:
     st.caption("Turn on the comparison to fine-tune once more with each option (about a second each "
                "once compiled).")

@@ -4,27 +4,31 @@ import numpy as np
 import streamlit as st
 
 from charts.tuning import loss_curves_figure, range_test_figure
-from engine import data, lr_finder, mlp
+from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
 from ui.runtime import setup_jax
+from ui.widgets import optimizer_help
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}
+DASH = "—"
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def range_tests(dataset: str, min_lr: float, max_lr: float, steps: int, seeds: int, batch: int,
-                beta: float, stop: float, skip: float):
+                beta: float, stop: float, skip: float, opt: str = "sgd"):
+    """The range test per seed, trained with the optimizer ``opt`` (an engine.optimizers key)."""
     return lr_finder.range_tests(dataset, seeds=tuple(range(seeds)), min_lr=min_lr, max_lr=max_lr,
                                  steps=steps, batch_size=batch or None, beta=beta, stop_factor=stop,
-                                 skip_fraction=skip)
+                                 skip_fraction=skip, optimizer=optimizers.maker(opt))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def check_runs(dataset: str, rate: float, batch: int):
+def check_runs(dataset: str, rate: float, batch: int, opt: str = "sgd"):
     d = data.load(dataset)
     p0 = mlp.init(lr_finder.default_sizes(d), seed=0)
-    return lr_finder.check(p0, d.x_train, d.y_train, rate, batch_size=batch or None)
+    return lr_finder.check(p0, d.x_train, d.y_train, rate, batch_size=batch or None,
+                           optimizer=optimizers.maker(opt))
 
 
 st.title("Learning-rate range test")
@@ -34,6 +38,10 @@ st.caption("Leslie Smith's test, as fastai's lr_find and torch-lr-finder run it:
 
 with st.sidebar:
     dataset = st.selectbox("Data set (small MLP)", data.NAMES, key="lrf_data")
+    opt = st.selectbox("Optimizer", optimizers.names(), key="lrf_opt",
+                       format_func=lambda k: optimizers.get(k).label,
+                       help=optimizer_help("The test, and the check below, train with this optimizer: "
+                                           "a rate means something different for each."))
     min_lr = st.number_input("Smallest rate", value=D["min_lr"], format="%.3g", step=None, key="lrf_min")
     max_lr = st.number_input("Largest rate", value=D["max_lr"], format="%.3g", step=None, key="lrf_max")
     steps = st.number_input("Steps (the rate grows over these)", min_value=0, max_value=1000,
@@ -64,10 +72,11 @@ min_lr, max_lr, steps, seeds, batch = float(min_lr), float(max_lr), int(steps), 
 
 setup_jax()
 try:
-    with st.spinner(f"Running the range test on {dataset}: {steps} steps with the rate growing from "
+    with st.spinner(f"Running the range test on {dataset} with {optimizers.get(opt).label}: {steps} "
+                    "steps with the rate growing from "
                     f"{min_lr:g} to {max_lr:g}, for {seeds} seed(s)…"):
         res = range_tests(dataset, min_lr, max_lr, steps, seeds, batch, float(beta), float(stop),
-                          float(skip))
+                          float(skip), opt)
 except ValueError as e:  # e.g. the loss blew up at once: say so and stop here
     st.error(f"{e}", icon=":material/error:")
     st.stop()
@@ -95,29 +104,31 @@ for note in t.notes:
 if seeds > 1:
     st.markdown(f"Across {seeds} seeds the suggestion ranges from **{lo:.3g} to {hi:.3g}** "
                 f"(a factor of {hi / lo:.2g}).")
-    st.dataframe([{"seed": s, "steepest descent": x.steepest, "minimum / 10": x.min_lr_10,
+    st.dataframe([{"seed": s, "steepest descent": DASH if x.steepest is None else f"{x.steepest:.3g}",
+                   "minimum / 10": f"{x.min_lr_10:.3g}",
                    "points kept": len(x.lrs), "ended because": x.stop_reason}
                   for s, x in zip(res.seeds, res.tests, strict=True)], hide_index=True)
 
 st.subheader("Check it")
 rate = float(t.suggestion)
-st.write(f"Train the network from the same start for {lr_finder.CHECK_STEPS} steps at the suggestion "
-         f"({rate:.3g}), at 10× and at 0.1×.")
-key = (dataset, rate, batch)
+st.write(f"Train the network from the same start with {optimizers.get(opt).label} for "
+         f"{lr_finder.CHECK_STEPS} steps at the suggestion ({rate:.3g}), at 10× and at 0.1×.")
+key = (dataset, rate, batch, opt)
 if st.button("Check it", icon=":material/play_arrow:", key="lrf_check"):
     st.session_state["lrf_checked"] = key
 if st.session_state.get("lrf_checked") == key:
     with st.spinner(f"Training at {rate:.3g}, {10 * rate:.3g} and {rate / 10:.3g} "
                     f"for {lr_finder.CHECK_STEPS} steps…"):
-        run = check_runs(dataset, rate, batch)
+        run = check_runs(dataset, rate, batch, opt)
     labels = [f"suggestion {rate:.3g}", f"10× {10 * rate:.3g}", f"0.1× {rate / 10:.3g}"]
     dead = [int(x) if x >= 0 else None for x in run.diverged_at]
     st.plotly_chart(loss_curves_figure(list(zip(labels, run.train_loss, strict=True)),
                                        "Training loss: the suggestion against 10× and 0.1×",
                                        "training loss", diverged_at=dead), key="lrf_check_fig")
     final = [np.inf if d is not None else float(f) for d, f in zip(dead, run.train_loss[:, -1], strict=True)]
-    verdict = {0: "The suggestion won", 1: "10× the suggestion did better",
-               2: "0.1× the suggestion did better"}[int(np.argmin(final))]
+    verdict = ("All three blew up" if not np.isfinite(min(final)) else
+               {0: "The suggestion won", 1: "10× the suggestion did better",
+                2: "0.1× the suggestion did better"}[int(np.argmin(final))])
     parts = [f"{lab}: {'blew up at step ' + str(d) if d is not None else f'{f:.3g}'}"
              for lab, d, f in zip(labels, dead, run.train_loss[:, -1], strict=True)]
     st.markdown(f"**{verdict}.** Final training loss after {lr_finder.CHECK_STEPS} steps — "

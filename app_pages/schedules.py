@@ -99,20 +99,27 @@ right.plotly_chart(loss_curves_figure(
 if target == "surface":
     st.plotly_chart(trajectory_figure(surface, sweep, height=480, labels=names), key="sch_paths")
 
+DASH = "—"
 rows = []
 for i, n in enumerate(names):
-    row = {"run": n, "final loss": float(losses[i, -1]), "lowest loss": float(np.min(losses[i])),
-           "blew up at step": dead[i]}
+    ok = dead[i] is None  # a run that blew up has no final loss or accuracy to report
+    row = {"run": n}
     if target == "surface":
-        row["regime"] = diagnoses[i].regime.value
-        row["steps to converge"] = diagnoses[i].steps_to_converge
+        row["what the run did"] = schedule_runs.what_it_did(diagnoses[i], dead[i], steps)
     else:
-        row["final training accuracy"] = float(run.train_acc[i, -1])
+        row["blew up at step"] = DASH if ok else str(dead[i])
+    row["final loss"] = f"{float(losses[i, -1]):.3g}" if ok else DASH
+    row["lowest loss"] = f"{float(np.min(losses[i, : (len(losses[i]) if ok else max(1, dead[i]))])):.3g}"
+    if target == "network":
+        row["final training accuracy"] = f"{100 * float(run.train_acc[i, -1]):.1f}%" if ok else DASH
     rows.append(row)
 st.subheader("Measured from these runs")
-st.dataframe(rows, hide_index=True, column_config={
-    "final loss": st.column_config.NumberColumn(format="%.3g"),
-    "lowest loss": st.column_config.NumberColumn(format="%.3g")})
+st.dataframe(rows, hide_index=True)
+if target == "surface":
+    st.caption("What the run did, from one diagnosis: oscillating when its path reversed direction "
+               "repeatedly; converged at the step after which it stayed within "
+               f"{100 * diagnose.TOL_FRACTION:g}% of the plot's larger side of a minimum. A run can do "
+               "both: overshoot back and forth, and still settle.")
 
 a, b = float(losses[0, -1]), float(losses[1, -1])
 if dead[1] is None and (dead[0] is not None or b < a):

@@ -5,13 +5,28 @@ import time
 import numpy as np
 import streamlit as st
 
-from charts.networks import boundary_figure, digits_figure, sharpness_figure, training_curves_figure
+from charts.networks import (
+    boundary_figure,
+    digits_figure,
+    noise_sentences,
+    sharpness_figure,
+    sharpness_sentence,
+    summarize_noise,
+    summarize_sharpness,
+    training_curves_figure,
+)
 from charts.style import rate_label
-from engine import data, mlp, networks
+from engine import data, mlp, networks, optimizers
 from ui.runtime import setup_jax
-from ui.widgets import regime_badge
+from ui.widgets import optimizer_help, regime_badge
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
+# Each optimizer's default rates, a decade apart: momentum 0.9 moves about 10x farther per step
+# on a steady gradient, and the adaptive ones take steps of roughly lr per weight.
+RATES_BY_OPT = {"sgd": DEFAULT_RATES, "momentum": (0.001, 0.01, 0.1, 1.0),
+                "nesterov": (0.001, 0.01, 0.1, 1.0), "adagrad": (0.001, 0.01, 0.1, 1.0),
+                "rmsprop": (0.0001, 0.001, 0.01, 0.1), "adam": (0.0001, 0.001, 0.01, 0.1),
+                "adamw": (0.0001, 0.001, 0.01, 0.1)}
 DEFAULT_HIDDEN = {"digits": (32,), "moons": (16, 16), "circles": (16, 16), "spiral": (32, 32)}
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500, 750, 1000)
 BATCHES = {"full batch": None, "32": 32, "64": 64, "128": 128}
@@ -20,12 +35,14 @@ GRID = 40
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_train(name, hidden, rates, steps, batch, seed, momentum, activation):
-    """Curves, regimes and final test predictions for one configuration."""
+def cached_train(name, hidden, rates, steps, batch, seed, momentum, activation, opt="sgd"):
+    """Curves, regimes and final test predictions for one configuration (``opt``: an
+    engine.optimizers key)."""
     d = data.load(name, seed)
     p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
     run = mlp.train(p0, d.x_train, d.y_train, list(rates), steps, evals=[(d.x_val, d.y_val)],
-                    momentum=momentum, batch_size=batch, seed=seed, activation=activation)
+                    momentum=momentum, batch_size=batch, seed=seed, activation=activation,
+                    optimizer=optimizers.maker(opt))
     regimes = [networks.diagnose_curve(run.train_loss[i], int(run.diverged_at[i])).regime.value
                for i in range(len(rates))]
     preds = np.stack([np.asarray(np.argmax(mlp.predict(run.params_at(i), d.x_val, activation), -1))
@@ -34,20 +51,20 @@ def cached_train(name, hidden, rates, steps, batch, seed, momentum, activation):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_boundaries(name, hidden, rates, steps, batch, seed, momentum, activation):
+def cached_boundaries(name, hidden, rates, steps, batch, seed, momentum, activation, opt="sgd"):
     """Predicted class on a grid at N_FRAMES steps, per rate (2-D data sets only)."""
     d = data.load(name, seed)
     p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
     snaps = networks.train_snapshots(p0, d.x_train, d.y_train, list(rates), steps, n_frames=N_FRAMES,
                                      momentum=momentum, batch_size=batch, seed=seed,
-                                     activation=activation)
+                                     activation=activation, optimizer=optimizers.maker(opt))
     xs, ys = networks.grid_axes(d.x_train, GRID)
     return xs, ys, networks.grid_classes(snaps, xs, ys, activation), snaps.steps
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_sharpness(name, hidden, rates, steps, seed, activation):
-    """Largest Hessian eigenvalue at 40 steps of full-batch training, per rate."""
+    """Largest Hessian eigenvalue at 40 steps of full-batch plain gradient descent, per rate."""
     d = data.load(name, seed)
     p0 = mlp.init((d.n_features, *hidden, d.n_classes), seed)
     snaps = networks.train_snapshots(p0, d.x_train, d.y_train, list(rates), steps, n_frames=N_FRAMES,
@@ -70,14 +87,32 @@ with st.sidebar:
     hidden_text = st.text_input("Hidden layers (units, comma-separated)",
                                 value=", ".join(map(str, DEFAULT_HIDDEN[name])), key=f"nt_hidden_{name}",
                                 help="e.g. 16, 16 for two hidden layers of 16 units")
+    opt = st.selectbox("Optimizer", optimizers.names(), key="nt_opt",
+                       format_func=lambda k: optimizers.get(k).label,
+                       help=optimizer_help("Each optimizer keeps its own rates here, starting from a "
+                                           "range that suits it."))
+    default_rates = RATES_BY_OPT.get(opt, DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
-                               value=", ".join(f"{r:g}" for r in DEFAULT_RATES), key="nt_rates",
+                               value=", ".join(f"{r:g}" for r in default_rates),
+                               key="nt_rates" if opt == "sgd" else f"nt_rates_{opt}",
                                help="Numbers from 0.0001 to 10, comma-separated.")
+    if opt != "sgd":
+        why = ("steps of roughly lr per weight, whatever the gradient's size"
+               if optimizers.get(opt).adaptive else
+               "momentum 0.9, which on a steady gradient moves about 10× farther per step")
+        st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
+                   f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
+                   f"({DEFAULT_RATES[0]:g} to {DEFAULT_RATES[-1]:g}).")
     steps = st.select_slider("Training steps", STEP_CHOICES, value=300, key="nt_steps")
     batch_label = st.selectbox("Batch", list(BATCHES), key="nt_batch",
                                help="Full batch uses every training example each step; a mini-batch "
                                     "draws a seeded random sample.")
-    momentum = st.slider("Momentum β", 0.0, 0.95, 0.0, 0.05, key="nt_momentum")
+    if opt == "sgd":
+        momentum = st.slider("Momentum β (plain SGD only)", 0.0, 0.95, 0.0, 0.05, key="nt_momentum")
+    else:
+        momentum = 0.0
+        st.caption(f"The momentum slider is for plain SGD; {optimizers.get(opt).label} runs with "
+                   f"optax's own settings ({optimizers.get(opt).description}).")
     activation = st.radio("Activation", list(mlp.ACTIVATIONS), horizontal=True, key="nt_act")
     seed = int(st.number_input("Seed", 0, 10_000, 0, key="nt_seed"))
     show_sharpness = st.checkbox("Track sharpness (edge of stability)", key="nt_sharp",
@@ -85,16 +120,17 @@ with st.sidebar:
                                       "training, against 2/lr.")
 
 hidden, hidden_warnings = networks.parse_hidden(hidden_text, DEFAULT_HIDDEN[name])
-rates, rate_warnings = networks.parse_rates(rates_text, DEFAULT_RATES)
+rates, rate_warnings = networks.parse_rates(rates_text, default_rates)
 for w in hidden_warnings + rate_warnings:
     st.warning(w, icon=":material/warning:")
 batch = BATCHES[batch_label]
-config = (name, hidden, rates, int(steps), batch, seed, float(momentum), activation)
+config = (name, hidden, rates, int(steps), batch, seed, float(momentum), activation, opt)
 
 d = data.load(name, seed)
 arch = " → ".join(map(str, (d.n_features, *hidden, d.n_classes)))
 t0 = time.perf_counter()
-with st.spinner(f"Training a {arch} network at {len(rates)} rate(s) for {steps} steps "
+with st.spinner(f"Training a {arch} network with {optimizers.get(opt).label} at {len(rates)} "
+                f"rate(s) for {steps} steps "
                 "(the first run of a shape also compiles it)…"):
     run, regimes, preds = cached_train(*config)
 elapsed = time.perf_counter() - t0
@@ -105,20 +141,20 @@ for col, lr, regime in zip(st.columns(len(rates)), rates, regimes, strict=True):
 
 st.plotly_chart(training_curves_figure(run, rates), key="nt_curves")
 
+DASH = "—"
 rows = []
 for i, lr in enumerate(rates):
     dead = int(run.diverged_at[i])
-    end = run.train_loss.shape[1] if dead < 0 else max(1, dead)
+    live_run = dead < 0  # a diverged run reports no loss or accuracy: it stopped before the end
     rows.append({"rate": lr, "regime": regimes[i],
-                 "final training loss": float(run.train_loss[i, end - 1]),
-                 "final validation accuracy (%)": 100 * float(run.eval_acc[i, 0, end - 1]),
-                 "best validation accuracy (%)": 100 * float(run.eval_acc[i, 0, :end].max()),
-                 "diverged at step": None if dead < 0 else dead})
+                 "final training loss": f"{float(run.train_loss[i, -1]):.4g}" if live_run else DASH,
+                 "final validation accuracy (%)":
+                     f"{100 * float(run.eval_acc[i, 0, -1]):.1f}" if live_run else DASH,
+                 "best validation accuracy (%)":
+                     f"{100 * float(run.eval_acc[i, 0].max()):.1f}" if live_run else DASH,
+                 "diverged at step": DASH if live_run else str(dead)})
 st.dataframe(rows, hide_index=True, column_config={
-    "rate": st.column_config.NumberColumn(format="%.4g"),
-    "final training loss": st.column_config.NumberColumn(format="%.4g"),
-    "final validation accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
-    "best validation accuracy (%)": st.column_config.NumberColumn(format="%.1f")})
+    "rate": st.column_config.NumberColumn(format="%.4g")})
 live = [i for i in range(len(rates)) if run.diverged_at[i] < 0]
 if live:
     best = max(live, key=lambda i: float(run.eval_acc[i, 0, -1]))
@@ -130,6 +166,18 @@ st.caption(f"Regimes are read from the training-loss curve: diverged (loss non-f
            f"{mlp.DIVERGENCE_FACTOR:g}× its start; the run stops there), oscillating (the loss rises on "
            "at least 10% of steps), slow (still falling clearly at the end), otherwise converged. "
            f"Computed in {elapsed:.2f} s.")
+
+st.subheader("Mini-batch noise")
+if batch is None:
+    st.caption("Full batches: every step uses the exact gradient of the training loss, so a stable "
+               "rate has no noise floor to settle on. Pick a mini-batch size to measure what noise "
+               "adds at each rate (against full-batch training at the same rates).")
+else:
+    with st.spinner("Training the same rates with full batches, to compare…"):
+        full, _, _ = cached_train(name, hidden, rates, int(steps), None, seed, float(momentum),
+                                  activation, opt)
+    noise = summarize_noise(run.train_loss, full.train_loss, rates, run.diverged_at, full.diverged_at)
+    st.markdown(" ".join(noise_sentences(noise, run.train_loss, batch)))
 
 if d.n_features == 2:
     st.subheader("Decision regions during training")
@@ -153,19 +201,28 @@ else:
     wrong = int(np.sum(preds[pick][:n_show] != d.y_val[:n_show]))
     st.plotly_chart(digits_figure(d.x_val[:n_show], d.y_val[:n_show], preds[pick][:n_show]),
                     key="nt_digits")
-    st.caption(f"{rate_label(rates[pick])}: {wrong} of these {n_show} validation images are "
-               "misclassified (red: predicted label, true label in brackets).")
+    if run.diverged_at[pick] >= 0:
+        st.caption(f"{rate_label(rates[pick])} diverged at step {int(run.diverged_at[pick])}: these "
+                   "labels come from the weights just before, not from a trained network.")
+    else:
+        st.caption(f"{rate_label(rates[pick])}: {wrong} of these {n_show} validation images are "
+                   "misclassified (red: predicted label, true label in brackets).")
 
 if show_sharpness:
     st.subheader("Sharpness and the edge of stability")
-    if batch is not None:
-        st.info("Sharpness is tracked for full-batch training; these curves use full batches.",
+    differs = [what for what, on in (("mini-batches", batch is not None),
+                                     (f"momentum {momentum:g}", momentum > 0),
+                                     (optimizers.get(opt).label, opt != "sgd")) if on]
+    if differs:
+        st.info("Sharpness is tracked for full-batch plain gradient descent, the case where 2/lr is "
+                f"the stability limit; these curves use it instead of {' and '.join(differs)}.",
                 icon=":material/info:")
     with st.spinner("Power iteration on Hessian-vector products at 40 steps per rate…"):
         s_steps, sharp, s_dead = cached_sharpness(name, hidden, rates, int(steps), seed, activation)
     st.plotly_chart(sharpness_figure(s_steps, sharp, rates, s_dead), key="nt_sharpness")
-    ends = [f"{rate_label(lr)}: {float(sharp[i, -1]):.3g} (2/lr = {2 / lr:.3g})"
-            for i, lr in enumerate(rates) if s_dead[i] < 0]
-    st.caption("Final sharpness: " + ("; ".join(ends) if ends else "every rate diverged") + ". "
-               "Gradient descent on a quadratic is stable only while sharpness < 2/lr; with a fixed "
-               "rate, network training tends to push sharpness up until it hovers near 2/lr.")
+    st.markdown(" ".join(sharpness_sentence(summarize_sharpness(s_steps, sharp[i], lr, int(s_dead[i])))
+                         for i, lr in enumerate(rates)))
+    st.caption("Gradient descent on a quadratic is stable only while sharpness (the largest "
+               "curvature) stays below 2/lr. Cohen et al. (2021) found that full-batch training of "
+               "larger networks often pushes sharpness up to 2/lr and holds it there, the \"edge of "
+               "stability\"; the sentences above say what these runs did.")

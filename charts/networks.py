@@ -7,6 +7,8 @@ plays); frames carry only the markers' colours.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -182,3 +184,184 @@ def pretrain_figure(val_acc: np.ndarray) -> go.Figure:
     fig.update_layout(height=220, margin={"t": 10, "b": 40, "l": 50, "r": 10},
                       xaxis_title="pre-training step", yaxis_title="task A accuracy (%)")
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Sentences computed from the runs shown (the pages' captions): what sharpness
+# did against 2/lr, and what mini-batch noise did at each rate.
+# ---------------------------------------------------------------------------
+
+HOVER_BAND = 0.3  # "hovered near 2/lr": every recorded value within 30% of it, once reached
+TREND = 1.05  # a change of more than 5% counts as rising or falling
+
+
+def _g(v: float) -> str:
+    return f"{v:.3g}"
+
+
+@dataclass(frozen=True)
+class SharpnessSummary:
+    """What one rate's sharpness did, from the frames recorded before it diverged.
+
+    ``reached_step``: the first recorded step with sharpness >= 2/lr (None if
+    never); ``low``/``high``: the smallest and largest value from then on (or
+    over the whole run when never reached).
+    """
+
+    lr: float
+    limit: float
+    start: float
+    end: float
+    end_step: int
+    peak: float
+    peak_step: int
+    reached_step: int | None
+    low: float
+    high: float
+    diverged_at: int | None
+
+
+def summarize_sharpness(steps: np.ndarray, sharp: np.ndarray, lr: float,
+                        diverged_at: int) -> SharpnessSummary:
+    """The numbers behind :func:`sharpness_sentence`, for one rate (``sharp`` at ``steps``)."""
+    steps = np.asarray(steps)
+    keep = steps < diverged_at if diverged_at >= 0 else np.ones(len(steps), bool)
+    keep[0] = True
+    s, k = np.asarray(sharp, np.float64)[keep], steps[keep]
+    finite = np.isfinite(s)
+    s, k = s[finite], k[finite]
+    limit = 2.0 / lr
+    p = int(np.argmax(s))
+    hit = np.nonzero(s >= limit)[0]
+    after = s[hit[0]:] if len(hit) else s
+    return SharpnessSummary(lr, limit, float(s[0]), float(s[-1]), int(k[-1]), float(s[p]),
+                            int(k[p]), int(k[hit[0]]) if len(hit) else None,
+                            float(after.min()), float(after.max()),
+                            None if diverged_at < 0 else int(diverged_at))
+
+
+def sharpness_sentence(m: SharpnessSummary) -> str:
+    """One sentence on what sharpness did at this rate, every number from the run."""
+    who = f"At lr {m.lr:.4g}"
+    limit = f"2/lr = {m.limit:.4g}"
+    if m.diverged_at is not None and m.end_step == 0:
+        return f"{who} training diverged at step {m.diverged_at}, before sharpness was next recorded."
+    tail = "" if m.diverged_at is None else f" (until it diverged at step {m.diverged_at})"
+    if m.reached_step is not None:
+        if m.reached_step == 0:
+            text = f"{who} sharpness started at {_g(m.start)}, already at or above {limit}"
+            since = "over the run"
+        else:
+            text = f"{who} sharpness reached {limit} at step {m.reached_step}"
+            since = "from then on"
+        lo, hi = m.low / m.limit, m.high / m.limit
+        if max(1 - lo, hi - 1) <= HOVER_BAND:
+            band = round(100 * max(1 - lo, hi - 1))
+            text += f", and stayed within {max(band, 1)}% of it {since}{tail}, ending at {_g(m.end)}"
+        else:
+            text += (f"; {since} it ranged from {_g(m.low)} to {_g(m.high)} "
+                     f"({lo:.2g}× to {hi:.2g}× 2/lr){tail}, ending at {_g(m.end)}")
+            text += " (above 2/lr)" if m.end >= m.limit else " (below 2/lr)"
+        return text + "."
+    if m.peak > TREND * max(m.start, m.end) and 0 < m.peak_step < m.end_step:
+        path = (f"rose from {_g(m.start)} to a peak of {_g(m.peak)} at step {m.peak_step}, "
+                f"then fell to {_g(m.end)}")
+    elif m.end > TREND * m.start:
+        path = f"rose from {_g(m.start)} to {_g(m.end)}"
+    elif m.end * TREND < m.start:
+        path = f"fell from {_g(m.start)} to {_g(m.end)}"
+    else:
+        path = f"stayed near {_g(m.start)} (ending at {_g(m.end)})"
+    share = m.peak / m.limit
+    how_far = f"{share:.0%} of it" if share >= 0.01 else "under 1% of it"
+    return (f"{who} sharpness {path}{tail}, never reaching {limit}: its peak, {_g(m.peak)}, "
+            f"is {how_far}.")
+
+
+@dataclass(frozen=True)
+class NoiseSummary:
+    """Mini-batch training against full-batch training at the same rates, over the run's tail.
+
+    ``tail``: the last steps compared; per rate (None where either run diverged):
+    ``excess`` = mean mini-batch training loss minus mean full-batch loss over the
+    tail (the noise floor's height), ``rises`` = steps of the tail on which the
+    mini-batch loss went up. ``live``: indices of rates where neither diverged.
+    """
+
+    tail: int
+    rates: tuple[float, ...]
+    excess: tuple[float | None, ...]
+    rises: tuple[int | None, ...]
+    tail_mean: tuple[float | None, ...]
+    live: tuple[int, ...]
+
+
+TAIL_FRACTION = 0.2
+
+
+def summarize_noise(mini_loss: np.ndarray, full_loss: np.ndarray, rates, mini_dead,
+                    full_dead) -> NoiseSummary:
+    """Noise floor per rate: ``mini_loss``, ``full_loss`` are (n, steps+1) training-loss curves."""
+    mini, full = np.asarray(mini_loss, np.float64), np.asarray(full_loss, np.float64)
+    steps = mini.shape[1] - 1
+    tail = max(1, round(TAIL_FRACTION * steps))
+    live = tuple(i for i in range(len(rates)) if mini_dead[i] < 0 and full_dead[i] < 0)
+    excess, rises, means = [], [], []
+    for i in range(len(rates)):
+        if i not in live:
+            excess.append(None), rises.append(None), means.append(None)
+            continue
+        m, f = mini[i, -tail:], full[i, -tail:]
+        excess.append(float(m.mean() - f.mean()))
+        rises.append(int(np.sum(np.diff(mini[i, -tail - 1:]) > 0)))
+        means.append(float(m.mean()))
+    return NoiseSummary(tail, tuple(float(r) for r in rates), tuple(excess), tuple(rises),
+                        tuple(means), live)
+
+
+def first_below(curve: np.ndarray, level: float) -> int | None:
+    """The first step at which ``curve`` is at or below ``level`` (None if never)."""
+    hit = np.nonzero(np.asarray(curve) <= level)[0]
+    return int(hit[0]) if len(hit) else None
+
+
+def noise_sentences(m: NoiseSummary, mini_loss: np.ndarray, batch: int) -> list[str]:
+    """What mini-batch noise did in these runs, in sentences computed from them."""
+    if len(m.live) < 2:
+        return [f"With mini-batches of {batch}, fewer than two rates trained without diverging "
+                "(with mini-batches or with full batches), so there is nothing to compare: "
+                "try smaller rates."]
+    per = ", ".join(f"{m.excess[i]:+.2g} at lr {m.rates[i]:.4g}".replace("-", "−") for i in m.live)
+    out = [f"What the noise of mini-batches of {batch} adds: over the last {m.tail} steps, the mean "
+           f"training loss minus full-batch training's at the same rate is {per}."]
+    ex = [m.excess[i] for i in m.live]
+    small, big = m.live[0], m.live[-1]
+    if all(b > a for a, b in zip(ex, ex[1:], strict=False)):
+        out.append("The larger the rate, the higher this noise floor: with noisy gradients a smaller "
+                   "rate settles closer to where noise-free training goes.")
+    elif ex[-1] > ex[0]:
+        out.append(f"The noise floor is higher at lr {m.rates[big]:.4g} than at lr "
+                   f"{m.rates[small]:.4g}, though not at every rate in between.")
+    else:
+        out.append(f"Here the noise floor is not higher at the larger rate (lr {m.rates[big]:.4g}) "
+                   f"than at the smaller (lr {m.rates[small]:.4g}).")
+    b, a = f"lr {m.rates[big]:.4g}", f"lr {m.rates[small]:.4g}"
+    if m.rises[big] > m.rises[small]:
+        out.append(f"At {b} the loss is also noisier: it went up on {m.rises[big]} of those "
+                   f"{m.tail} steps, against {m.rises[small]} at {a}.")
+    else:
+        out.append(f"At {b} the loss is not the noisier here: it went up on {m.rises[big]} "
+                   f"of those {m.tail} steps, against {m.rises[small]} at {a}.")
+    level = m.tail_mean[small]
+    fast, slow = first_below(mini_loss[big], level), first_below(mini_loss[small], level)
+    where = f"a training loss of {level:.3g} ({a}'s mean over those steps)"
+    if fast is not None and (slow is None or fast < slow):
+        out.append(f"Yet {b} is faster: it first got down to {where} at step {fast}, {a} only at "
+                   f"step {slow}." if slow is not None else
+                   f"Yet {b} is faster: it first got down to {where} at step {fast}.")
+    elif fast is None:
+        out.append(f"And {b} never got down to {where}.")
+    else:
+        out.append(f"And {b} was not faster: it first got down to {where} at step {fast}, {a} at "
+                   f"step {slow}.")
+    return out

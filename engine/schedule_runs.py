@@ -5,6 +5,10 @@ schedule (``engine.schedules.build``). Reduce-on-plateau follows the loss, so it
 is replayed with :func:`engine.schedules.run_with_plateau` (one extra call of
 the same compiled kernel per reduction).
 
+A table row names what a run did with :func:`what_it_did`: the path (oscillating
+or not) and whether and when it converged, read from one diagnosis, so no two
+cells can contradict each other.
+
 >>> from engine import surfaces
 >>> sw, rounds = on_surface(surfaces.quadratic(), "cosine", 0.1, 100)
 >>> sw.lrs.shape, rounds
@@ -18,6 +22,7 @@ import numpy as np
 
 from engine import data as datasets
 from engine import descent, mlp, schedules
+from engine.diagnose import Diagnosis, Regime
 from engine.surfaces import Surface
 
 
@@ -66,3 +71,36 @@ def on_network(dataset: str, name: str, lr: float, steps: int, *, seed: int = 0,
     run = mlp.train(p0, d.x_train, d.y_train, [lr, _table_rate(table)], steps, batch_size=batch_size,
                     seed=seed)
     return run, rounds
+
+
+def what_it_did(diagnosis: Diagnosis, diverged_at: int | None, steps: int) -> str:
+    """What a run did, in one phrase built from its diagnosis (one rule for every cell).
+
+    The path comes from the regime (oscillating: repeated direction reversals);
+    convergence from the diagnosis' convergence step, which a run that oscillates
+    can have too: "oscillating, converged at step 57".
+
+    >>> from engine import diagnose, surfaces
+    >>> s = surfaces.quadratic(1.0, 1.0)
+    >>> def did(lr):
+    ...     t = descent.run(s, lr, 100)
+    ...     return what_it_did(diagnose.diagnose(s, t), t.diverged_at, 100)
+    >>> did(1.5)  # flips sign every step, and still converges
+    'oscillating, converged at step 9'
+    >>> did(0.001)
+    'slow: not converged in 100 steps'
+    >>> did(2.5).startswith("diverged at step")
+    True
+    """
+    d = diagnosis
+    if d.regime == Regime.DIVERGED:
+        return "diverged" if diverged_at is None else f"diverged at step {diverged_at}"
+    converged = getattr(d, "converged", d.steps_to_converge is not None)
+    at = "" if d.steps_to_converge is None else f" at step {d.steps_to_converge}"
+    if d.regime == Regime.LOCAL_MINIMUM:
+        return f"stuck in a local minimum{' from step ' + str(d.steps_to_converge) if at else ''}"
+    if d.regime == Regime.OSCILLATING:
+        return f"oscillating, converged{at}" if converged else f"oscillating, not converged in {steps} steps"
+    if d.regime == Regime.SLOW or not converged:
+        return f"slow: not converged in {steps} steps"
+    return f"converged{at}"

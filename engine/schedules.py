@@ -9,8 +9,9 @@ optax schedule ``step -> rate``:
 - cosine:         lr * (0.01 + 0.99 * 0.5 (1 + cos(pi k / steps)))  (optax.cosine_decay_schedule)
 - warmup_cosine:  0 -> lr linearly over 10% of the run, then cosine to lr / 100
                   (optax.warmup_cosine_decay_schedule)
-- one_cycle:      lr / 25 -> lr over 30% of the run, then down to lr / 1e4
-                  (optax.cosine_onecycle_schedule, Smith's one-cycle policy)
+- one_cycle:      lr / 25 -> lr over 30% of the run, then down to lr / (25 * 1e4) = lr / 2.5e5
+                  (optax.cosine_onecycle_schedule, Smith's one-cycle policy: it ends at
+                  its start value lr / div_factor divided by final_div_factor)
 
 ``build`` gives the same schedules with their parameters exposed (validated,
 with ValueError sentences); reduce-on-plateau follows the loss rather than the
@@ -19,6 +20,9 @@ step, so it is replayed on a rate table (``plateau_scales``, ``run_with_plateau`
 >>> s = make("step", 0.4, 100)
 >>> [round(float(s(k)), 3) for k in (0, 26, 51, 99)]
 [0.4, 0.2, 0.1, 0.05]
+>>> c = make("one_cycle", 1.0, 100)
+>>> [f"1/{1 / float(c(k)):.3g}" for k in (0, 100)]   # starts at lr/25, ends at lr/2.5e5
+['1/25', '1/2.5e+05']
 """
 
 from __future__ import annotations
