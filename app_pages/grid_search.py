@@ -99,8 +99,9 @@ st.plotly_chart(grid_figure(g.rates, final, g.regimes, title=f"{y_title.capitali
                             y_title=y_title, best_index=g.best_index, markers=markers,
                             selected=float(g.rates[pick])),
                 key="grid_chart", on_select="rerun", selection_mode="points")
-st.caption("Shading: the regime of each rate (slow, converged, oscillating, diverged). "
-           "Click a point to show its run below.")
+st.caption("Shading: the regime of each rate (slow, converged, oscillating, diverged). An "
+           "oscillating run can still converge: it zig-zags, then settles. Click a point to show its "
+           "run below.")
 
 if g.best_index is None:
     st.error("Every rate in this grid diverged: move the range down.")
@@ -135,19 +136,31 @@ if target == "surface":
     one = descent.Sweep(sw.points[pick:pick + 1], sw.losses[pick:pick + 1], sw.lrs[pick:pick + 1],
                         sw.diverged_at[pick:pick + 1])
     left.plotly_chart(trajectory_figure(surface, one, height=420), key="grid_run")
-    st.markdown(f"At **{g.rates[pick]:.4g}** the run is **{g.regimes[pick]}**; final loss "
-                f"{g.final_loss[pick]:.3g} above the minimum.")
+    if g.diverged_at[pick] >= 0:
+        st.markdown(f"At **{g.rates[pick]:.4g}** the run **diverged at step {int(g.diverged_at[pick])}**.")
+    else:
+        conv = g.steps_to_converge[pick]
+        st.markdown(f"At **{g.rates[pick]:.4g}** the run is **{g.regimes[pick]}**"
+                    + (f", converged at step {int(conv)}" if np.isfinite(conv) else
+                       f", not converged in {steps} steps")
+                    + f"; final loss {g.final_loss[pick]:.3g} above the minimum.")
 else:
     left, right = st.columns(2)
-    left.plotly_chart(grid_figure(g.rates, g.final_acc, g.regimes, title="Validation accuracy at the end",
+    acc = np.where(g.diverged_at >= 0, np.nan, g.final_acc)  # no accuracy for a run that blew up
+    left.plotly_chart(grid_figure(g.rates, acc, g.regimes, title="Validation accuracy at the end",
                                   y_title="validation accuracy", best_index=g.best_index, log_y=False),
                       key="grid_acc")
     dead = [int(x) if x >= 0 else None for x in g.diverged_at[:, pick]]
     right.plotly_chart(loss_curves_figure(
         [(f"seed {s}", g.train_loss[i, pick]) for i, s in enumerate(g.seeds)],
         f"Training loss at rate {g.rates[pick]:.4g}", "training loss", diverged_at=dead), key="grid_run")
-    st.markdown(f"At **{g.rates[pick]:.4g}** the runs are **{g.regimes[pick]}** (median final training "
-                f"loss {np.median(g.final_loss[:, pick]):.3g}).")
+    blew = [f"seed {s} at step {int(x)}" for s, x in zip(g.seeds, g.diverged_at[:, pick], strict=True)
+            if x >= 0]
+    if blew:
+        st.markdown(f"At **{g.rates[pick]:.4g}** the runs are **diverged**: {', '.join(blew)} blew up.")
+    else:
+        st.markdown(f"At **{g.rates[pick]:.4g}** the runs are **{g.regimes[pick]}** (median final "
+                    f"training loss {np.median(g.final_loss[:, pick]):.3g}).")
     st.caption(f"Network regimes are relative to this grid: converged = median final loss within "
                f"{grid_search.NET_CLOSE:g}x the best; slow = above that; oscillating = the loss rose on "
                f"at least {grid_search.NET_UPS:.0%} of the steps; diverged = some seed blew up or ended "

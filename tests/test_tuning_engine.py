@@ -7,7 +7,18 @@ import optax
 import optax.contrib
 import pytest
 
-from engine import data, descent, grid_search, lr_finder, mlp, schedule_runs, schedules, surfaces, theory
+from engine import (
+    data,
+    descent,
+    diagnose,
+    grid_search,
+    lr_finder,
+    mlp,
+    schedule_runs,
+    schedules,
+    surfaces,
+    theory,
+)
 
 STEPS = 200
 
@@ -98,6 +109,53 @@ def test_reduce_on_plateau_run_equals_optax_loop():
     points = np.concatenate([np.asarray(x0)[None], np.asarray(xs)])
     np.testing.assert_allclose(sw.points[1], points, rtol=1e-4, atol=1e-6)
     assert sw.lrs[1, -1] < lr and rounds >= 2  # it did cut, after replaying
+
+
+def test_one_cycle_ends_at_lr_over_div_times_final_div():
+    """Issue 9 item 12: optax's one-cycle ends at lr / (25 * 1e4) = lr / 2.5e5, not lr / 1e4."""
+    for build in (lambda: schedules.make("one_cycle", 0.5, 200),
+                  lambda: schedules.build("one_cycle", 0.5, 200)):
+        end = float(build()(200))
+        assert end == pytest.approx(0.5 / 2.5e5, rel=1e-4)
+        assert end != pytest.approx(0.5 / 1e4, rel=0.5)
+    assert "lr / 2.5e5" in schedules.__doc__ and "down to lr / 1e4" not in schedules.__doc__
+
+
+def _himmelblau_runs(name="cosine", lr=0.025, steps=300):
+    """The Schedules page's default runs: [constant, schedule] on Himmelblau."""
+    s = surfaces.get("himmelblau")
+    sw, _ = schedule_runs.on_surface(s, name, lr, steps)
+    return s, sw
+
+
+def test_what_it_did_oscillating_and_converged_from_one_rule():
+    """Issue 9 item 15: the cosine run reverses direction repeatedly *and* converges; the
+    phrase says both, and the step it names is where the path really stays within tol."""
+    s, sw = _himmelblau_runs()
+    tol = diagnose.default_tol(s)
+    texts = []
+    for t in sw:
+        d = diagnose.diagnose(s, t)
+        text = schedule_runs.what_it_did(d, t.diverged_at, 300)
+        texts.append(text)
+        assert ("oscillating" in text) == (d.regime == diagnose.Regime.OSCILLATING)
+        minima = np.array([m.point for m in s.minima])
+        dist = np.min(np.linalg.norm(t.points[:, None] - minima[None], axis=-1), axis=1)
+        if "converged at step" in text:
+            k = int(text.rsplit(" ", 1)[1])
+            assert np.all(dist[k:] < tol) and (k == 0 or dist[k - 1] >= tol)
+        else:
+            assert "not converged in 300 steps" in text and dist[-1] >= tol
+    assert texts[1].startswith("oscillating, converged at step")
+    assert not any(w in " ".join(texts) for w in ("None", "inf", "nan"))
+
+
+def test_what_it_did_names_divergence_with_its_step():
+    s = surfaces.quadratic(1.0, 10.0)
+    sw = descent.sweep(s, [0.001, 0.25], 60)
+    did = [schedule_runs.what_it_did(diagnose.diagnose(s, t), t.diverged_at, 60) for t in sw]
+    assert did[0] == "slow: not converged in 60 steps"
+    assert did[1] == f"diverged at step {int(sw.diverged_at[1])}"
 
 
 # ---------------------------------------------------------------------------
