@@ -7,8 +7,9 @@ from ui import progress as prog
 from ui.lesson_pages import lesson_pages
 
 st.title("Lessons")
-st.markdown("Work through them in order, at your own pace. Every claim a lesson makes is "
-            "checked against the run it shows; change the rates and see for yourself.")
+st.markdown("Work through them in order, at your own pace. Each lesson's stated claims, the "
+            "numbers it prints and its quiz answers that can be computed are checked against "
+            "its runs by the test suite; change the rates and see for yourself.")
 p = prog.current()
 pages = {page.url_path: page for page in lesson_pages()}
 lessons = load_all()
