@@ -354,7 +354,10 @@ def validate_placeholder(p: Placeholder, experiments: dict[str, Experiment]) -> 
     if p.run is None:
         raise ValueError(f"placeholder {p.raw}: name the run, e.g. "
                          f"{{{p.experiment}.{p.measure}[{exp.run_labels[0]}]}}.")
-    exp.run_index(p.run)
+    try:
+        exp.run_index(p.run)
+    except ValueError as e:
+        raise ValueError(f"placeholder {p.raw}: {e}") from None
     if p.measure == "noisy_distance" and not exp.precision_noise:
         raise ValueError(f"placeholder {p.raw}: experiment {exp.id!r} has no 'precision_noise'.")
 

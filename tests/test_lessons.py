@@ -1,12 +1,23 @@
 """Lessons: every file parses, every claim holds, and a false or malformed lesson is caught."""
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lessons.claims import check_lesson
-from lessons.loader import Expect, Experiment, Predict, Quiz, load, load_all, parse_text
+from lessons.claims import (
+    check_expect,
+    check_lesson,
+    check_quiz,
+    expect_claims,
+    fill,
+    fill_check,
+    quiz_value,
+    run_spec,
+)
+from lessons.loader import Expect, Experiment, Predict, Quiz, Text, load, load_all, parse_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 LESSONS = load_all()
@@ -153,3 +164,227 @@ def test_the_documented_example_is_a_valid_lesson_whose_claims_hold():
     assert lesson.errors == []
     assert len(lesson.blocks(Experiment)) == 1 and lesson.blocks(Quiz)
     assert check_lesson(lesson) == []
+
+
+# ----------------------------------------------------------------------------
+# Format v2 (issue 9): claims, placeholders and quiz answers are checked by machine.
+# ----------------------------------------------------------------------------
+
+LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
+
+
+def _lesson(order: int):
+    return next(lesson for lesson in LESSONS if lesson.order == order)
+
+
+@pytest.fixture(scope="module")
+def old_failures() -> list[str]:
+    """The old lessons' false statements (items 1, 2, 11, 14), written as checkable claims."""
+    return check_lesson(load(FIXTURES / "old-claims.md"))
+
+
+def _steps_pair(failures, claim: str) -> tuple[int, int]:
+    f = next(f for f in failures if claim in f)
+    m = re.search(r"steps to converge (\d+) steps vs (\d+) steps", f)
+    assert m, f
+    return int(m[1]), int(m[2])
+
+
+def test_item1_larger_rates_are_not_faster_all_the_way_to_the_limit(old_failures):
+    # The old sentence, as a claim, is caught with the measured steps...
+    a, b = _steps_pair(old_failures, "'rate 0.195 is faster than 0.18'")
+    assert a > 2 * b
+    assert any("(no U)" in f for f in old_failures), old_failures
+    assert any("the fastest rate is next to theory's 2/L" in f for f in old_failures)
+    # ... and lesson 8 now claims the U, next to 2/(L+mu), and the claims hold.
+    lesson = _lesson(8)
+    sweep = next(e for e in lesson.blocks(Expect) if e.sweep)
+    assert dict(sweep.sweep) == {"u_shape": True, "fastest_near": "best_rate",
+                                 "diverges_above": "stable_below"}
+    assert check_expect(lesson, sweep) == []
+    runs = run_spec(lesson.experiments[sweep.experiment].scene)
+    assert abs(runs.fastest_rate / (2 / 11) - 1) < 0.05
+    assert "larger rates need fewer steps, up to the limit" not in (LESSON_DIR / "08-summary.md").read_text()
+
+
+def test_item2_a_smaller_rate_is_closer_only_under_noise(old_failures):
+    assert any("'rate 0.001 is closer than 0.1'" in f for f in old_failures), old_failures
+    lesson = _lesson(3)
+    closer = [(lesson.experiments[e.experiment], e) for e in lesson.blocks(Expect)
+              if any(rel == "closer than" for _, rel, _ in e.compare)]
+    for exp, expect in closer:
+        assert check_expect(lesson, expect) == []
+        for a, _, b in expect.compare:
+            smaller_first = exp.scene.rates[a] < exp.scene.rates[b]
+            # With noise the smaller rate is the closer one; without, the larger (stable) one.
+            if exp.scene.noise:
+                assert smaller_first, (exp.id, expect.compare)
+            elif exp.scene.surface == "quadratic":
+                assert not smaller_first, (exp.id, expect.compare)
+    assert any(exp.scene.noise and exp.seeds for exp, _ in closer)  # robust over seeds
+    assert any(not exp.scene.noise and exp.scene.surface == "quadratic" for exp, _ in closer)
+    assert "precise" not in lesson.title
+
+
+def test_item2_lesson8_table_measures_precision_under_noise():
+    from ui.lesson_view import comparison_rows
+
+    lesson = _lesson(8)
+    exp = next(e for e in lesson.blocks(Experiment) if e.table)
+    assert exp.precision_noise > 0
+    runs = run_spec(exp.scene)
+    noisy = run_spec(replace(exp.scene, noise=exp.precision_noise))
+    rows = comparison_rows(exp.scene.rates, runs, noisy, exp.precision_noise)
+    column = next(k for k in rows[0] if k.startswith("precision under noise"))
+    by_rate = {row["rate"]: row for row in rows}
+    assert float(by_rate["0.02"][column]) < float(by_rate["0.18"][column])
+    exact = "precision, exact gradients (distance at the end)"
+    assert float(by_rate["0.18"][exact]) < float(by_rate["0.02"][exact])
+    noisy_claims = next(e for e in lesson.blocks(Expect) if e.noisy)
+    assert check_expect(lesson, noisy_claims) == []
+
+
+def test_item11_quiz_answers_are_computed_from_the_experiment(old_failures):
+    assert any("quiz 'one-step'" in f and "x = 1.8" in f for f in old_failures), old_failures
+    assert any("quiz 'gradient'" in f and "gradient_x = 2" in f for f in old_failures)
+    lesson = _lesson(1)
+    quizzes = lesson.blocks(Quiz)
+    assert quizzes and all(q.check is not None for q in quizzes)
+    assert all(check_quiz(lesson, q) == [] for q in quizzes)
+    values = {q.id: quiz_value(lesson, q.check) for q in quizzes}
+    assert values["gradient"] == pytest.approx(2.0) and values["one-step"] == pytest.approx(1.8)
+    # A numeric answer without a check is refused.
+    old = parse_text("---\ntitle: x\norder: 1\nminutes: 1\n---\n```quiz\nquestion: q\n"
+                     'options: ["2.4", "1.6"]\nanswer: "1.6"\nexplanation: e\n```\n', "x.md")
+    assert any("is a number or a regime" in str(e) and "line 6" in str(e) for e in old.errors)
+
+
+def test_item14_never_against_never_is_rejected_and_closer_shows_distances(old_failures):
+    assert any("never vs never" in f and "proves nothing" in f for f in old_failures), old_failures
+    lesson = _lesson(3)
+    banana = next(e for e in lesson.blocks(Expect) if e.experiment == "banana")
+    claims = expect_claims(lesson.experiments["banana"], banana,
+                           run_spec(lesson.experiments["banana"].scene))
+    closer = next(c for c in claims if "closer than" in c.text)
+    assert closer.ok and "distance" in closer.measured and "never" not in closer.measured
+
+
+def test_lesson2_with_a_wrong_quiz_answer_or_a_literal_limit_fails():
+    text = (LESSON_DIR / "02-too-large.md").read_text(encoding="utf-8")
+    wrong = text.replace('answer: "0.08"', 'answer: "0.5"')
+    assert wrong != text
+    failures = check_lesson(parse_text(wrong, "02-too-large.md"))
+    assert any("quiz 'limit'" in f and "stable_below = 0.08" in f for f in failures), failures
+    literal = text.replace("2/L = {across-the-limit.theory.stable_below}", "2/L = 0.5")
+    assert literal != text
+    errors = [str(e) for e in parse_text(literal, "02-too-large.md").errors]
+    assert any("'2/L = 0.5' writes a theory value as a literal number" in e for e in errors), errors
+
+
+PLACEHOLDERS = """---
+title: P
+order: 1
+minutes: 1
+---
+## Limit
+
+The limit is 2/L = {bowl.theory.stable_below}; 0.1 took {bowl.steps[0.1]} steps.
+
+```experiment
+id: bowl
+surface: quadratic
+params: {a: 1, b: CURVATURE}
+rates: [0.1]
+steps: 300
+```
+"""
+
+
+@pytest.mark.parametrize("b, limit", [(10, "0.2"), (4, "0.5")])
+def test_placeholders_fill_in_theory_and_measured_values(b, limit):
+    lesson = parse_text(PLACEHOLDERS.replace("CURVATURE", str(b)), "p.md")
+    assert lesson.errors == [] and check_lesson(lesson) == []
+    text = lesson.blocks(Text)[0]
+    assert [p.line for p in text.placeholders] == [8, 8]
+    steps = run_spec(lesson.experiments["bowl"].scene).steps(0)
+    assert fill(text.markdown, lesson) == f"The limit is 2/L = {limit}; 0.1 took {int(steps)} steps."
+    hidden = fill(text.markdown, lesson, hidden=frozenset({"bowl"}))
+    assert hidden == f"The limit is 2/L = {limit}; 0.1 took ▢ steps."  # before a prediction
+
+
+def test_a_placeholder_naming_an_unknown_run_is_a_file_line_error():
+    text = PLACEHOLDERS.replace("CURVATURE", "10").replace(
+        "steps.\n", "steps.\nAt 0.3: {bowl.steps[0.3]}; {nowhere.steps[0.1]}; {bowl.speed[0.1]}.\n")
+    messages = [str(e) for e in parse_text(text, "p.md").errors]
+    assert any(m.startswith("p.md, line 9: placeholder {bowl.steps[0.3]}: experiment 'bowl' has "
+                            "no run '0.3'") for m in messages), messages
+    assert any("line 9" in m and "unknown experiment 'nowhere'" in m for m in messages), messages
+    assert any("line 9" in m and "unknown measure 'speed'" in m for m in messages), messages
+
+
+def test_runs_are_named_by_optimizer_at_rate_when_they_share_a_rate():
+    head = "---\ntitle: x\norder: 1\nminutes: 1\n---\n"
+    exp = ("```experiment\nid: e\nrates: [0.1, 0.1]\noptimizers: [sgd, adam]\nsteps: 200\n```\n"
+           "SGD: {e.regime[sgd@0.1]}, Adam: {e.regime[adam@0.1]}.\n")
+    lesson = parse_text(head + exp + "```expect\nregimes:\n  0.1: converged\n```\n", "x.md")
+    assert any("shared by runs sgd@0.1 and adam@0.1" in str(e) for e in lesson.errors)
+    lesson = parse_text(head + exp + "```expect\ncompare:\n  - sgd@0.1 faster than adam@0.1\n```\n",
+                        "x.md")
+    assert lesson.errors == []
+    runs = run_spec(lesson.experiments["e"].scene)
+    assert fill(lesson.blocks(Text)[0].markdown, lesson) == f"SGD: {runs.regime(0)}, Adam: {runs.regime(1)}."
+
+
+def test_claims_must_hold_from_every_extra_start():
+    lesson = parse_text("---\ntitle: x\norder: 1\nminutes: 1\n---\n```experiment\nid: e\n"
+                        "rates: [0.01]\nsteps: 300\nstart: [0.01, 0.01]\nstarts: [[-1.6, 1.2]]\n```\n"
+                        "```expect\nregimes:\n  0.01: converged\n```\n", "x.md")
+    failures = check_lesson(lesson)
+    assert len(failures) == 1 and "from start [-1.6, 1.2]" in failures[0], failures
+    assert "measured slow" in failures[0]
+
+
+@pytest.mark.parametrize("answer, ok", [("0.06", True), ("0.04", False)])
+def test_quiz_relation_above_and_pick(answer, ok):
+    head = "---\ntitle: x\norder: 1\nminutes: 1\n---\n"
+    quiz = (f'```quiz\nquestion: Curvature 40. Which rate cannot stay?\noptions: ["0.01", "0.04", "0.06"]\n'
+            f'answer: "{answer}"\nexplanation: 2/40 = {{check}}.\n'
+            "check: {theory: stable_below, params: {a: 40, b: 40}, relation: above}\n```\n")
+    lesson = parse_text(head + quiz, "x.md")
+    assert lesson.errors == [] and (check_lesson(lesson) == []) == ok
+    assert fill_check(lesson.blocks(Quiz)[0].explanation, lesson, lesson.blocks(Quiz)[0]) == "2/40 = 0.05."
+    pick = ("```experiment\nid: e\nrates: [0.1, 0.01]\nsteps: 1000\nnoise: 1\n```\n"
+            f'```quiz\nquestion: Which is closer?\noptions: ["0.1", "0.01", "Equal"]\n'
+            f'answer: "{"0.01" if ok else "0.1"}"\nexplanation: e\n'
+            "check: {experiment: e, measure: distance, pick: smallest}\n```\n")
+    lesson = parse_text(head + pick, "x.md")
+    assert lesson.errors == [] and (check_lesson(lesson) == []) == ok
+
+
+def test_rate_sweep_chart_marks_theory_and_the_measured_fastest():
+    from charts.rate_sweep import rate_sweep_figure
+
+    lesson = _lesson(8)
+    exp = next(e for e in lesson.blocks(Experiment) if e.kind == "rate_sweep")
+    runs = run_spec(exp.scene)
+    assert len(runs.rates) == exp.scene.n and runs.diverged[-1] and not runs.diverged[0]
+    fig = rate_sweep_figure(runs.rates, runs.steps, runs.distance, runs.regimes,
+                            marks={"2/(L+μ)": 2 / 11, "2/L": 0.2}, fastest=runs.fastest_rate)
+    xs = {round(s.x0, 4) for s in fig.layout.shapes if s.type == "line"}
+    assert {round(2 / 11, 4), 0.2, round(runs.fastest_rate, 4)} <= xs
+    names = {t.name for t in fig.data}
+    assert "steps to converge" in names and "diverged" in names
+
+
+def test_predict_choices_do_not_call_a_local_minimum_wrong():
+    from engine import surfaces
+    from lessons.claims import predict_choices, prediction_right
+
+    assert "converge" in predict_choices(surfaces.quadratic())
+    several = predict_choices(surfaces.sharp_wide())
+    assert "converge" not in several and "settle in the nearest (local) minimum" in several
+    lesson = _lesson(2)
+    runs = run_spec(lesson.experiments["three-regimes"].scene)
+    i = lesson.experiments["three-regimes"].run_index(1.5)  # zig-zags in, and gets there
+    assert prediction_right("oscillate", runs, i) and prediction_right("converge", runs, i)
+    assert not prediction_right("diverge", runs, i)
