@@ -102,6 +102,14 @@ class SurfaceRuns:
     def overshoots(self, i: int) -> int:
         return self.diagnoses[i].overshoots
 
+    def rate_at_converge(self, i: int) -> float:
+        """The rate of the step that brought the run within the convergence radius for good
+        (its schedule's value then); inf if it never converged."""
+        s = self.steps(i)
+        if math.isinf(s):
+            return NEVER
+        return float(self.sweep.lrs[i, max(int(s) - 1, 0)])
+
 
 @dataclass(frozen=True, eq=False)
 class SweepRuns:
@@ -226,16 +234,25 @@ def memo(runner: Runner = run_spec) -> Runner:
     return run
 
 
-def variants(exp: Experiment, noisy: bool = False) -> list[tuple[str, Spec]]:
-    """(label, spec) for the run as written and each robustness variant (extra starts, seeds)."""
-    spec = exp.scene
-    if noisy:
-        spec = replace(spec, noise=exp.precision_noise)
-    out = [("", spec)]
-    out += [(f" from start [{x:g}, {y:g}]", replace(spec, start=(x, y))) for x, y in exp.starts]
-    if getattr(spec, "noise", 0.0):
-        out += [(f" with noise seed {s}", replace(spec, seed=s)) for s in exp.seeds]
+def _same(spec):
+    return spec
+
+
+def variants(exp: Experiment) -> list[tuple[str, Callable]]:
+    """(label, change) for the run as written and each robustness variant: ``change(spec)``
+    puts an extra start or noise seed into a spec (the experiment's, and any other experiment's
+    that a claim compares it with)."""
+    out: list[tuple[str, Callable]] = [("", _same)]
+    out += [(f" from start [{x:g}, {y:g}]", lambda s, p=(x, y): replace(s, start=p))
+            for x, y in exp.starts]
+    if getattr(exp.scene, "noise", 0.0) or exp.precision_noise:
+        out += [(f" with noise seed {n}", lambda s, n=n: replace(s, seed=n)) for n in exp.seeds]
     return out
+
+
+def expect_spec(exp: Experiment, expect: Expect) -> Spec:
+    """The spec an ``expect`` block is about: the experiment's, or its noisy twin's."""
+    return replace(exp.scene, noise=exp.precision_noise) if expect.noisy else exp.scene
 
 
 # ----------------------------------------------------------------------------
@@ -278,7 +295,8 @@ def fmt_value(measure: str, v) -> str:
     if isinstance(v, str):
         return v
     if v is None or (isinstance(v, float) and math.isinf(v)):
-        return "never" if measure in ("steps", "diverged_at", "learned", "fastest_steps") else (
+        return "never" if measure in ("steps", "diverged_at", "learned", "fastest_steps",
+                                      "rate_at_converge") else (
             "none" if measure in ("fastest_rate", "largest_stable", "smallest_diverged") else "diverged")
     if measure in ("kept", "task_b"):
         return f"{v:.1%}"
@@ -360,19 +378,25 @@ def _steps_text(s: float) -> str:
     return "never" if math.isinf(s) else f"{int(s)} steps"
 
 
-def _surface_claims(exp: Experiment, expect: Expect, runs: SurfaceRuns) -> list[Claim]:
+def _surface_claims(lesson: Lesson, exp: Experiment, expect: Expect, runs_of) -> list[Claim]:
     labels = exp.run_labels
+    runs = runs_of(exp.id)
     claims = []
+
+    def name(ref) -> str:
+        label = lesson.experiments[ref.experiment].run_labels[ref.index]
+        return label if ref.experiment == exp.id else f"{ref.experiment}:{label}"
+
     for i, regime in expect.regimes:
         got = runs.regime(i)
         s = runs.steps(i)
         extra = "" if math.isinf(s) else f", within the convergence radius from step {int(s)}"
         claims.append(Claim(f"rate **{labels[i]}** → **{regime}**", f"{got}{extra}", got == regime))
-    for a, relation, b in expect.compare:
-        la, lb = labels[a], labels[b]
-        text = f"rate **{la}** is {relation} **{lb}**"
+    for ra, relation, rb in expect.compare:
+        text = f"rate **{name(ra)}** is {relation} **{name(rb)}**"
+        (run_a, a), (run_b, b) = (runs_of(ra.experiment), ra.index), (runs_of(rb.experiment), rb.index)
         if relation in ("slower than", "faster than"):
-            sa, sb = runs.steps(a), runs.steps(b)
+            sa, sb = run_a.steps(a), run_b.steps(b)
             measured = f"steps to converge {_steps_text(sa)} vs {_steps_text(sb)}"
             if math.isinf(sa) and math.isinf(sb):
                 claims.append(Claim(text, measured, False, "neither run converges, so the "
@@ -380,11 +404,11 @@ def _surface_claims(exp: Experiment, expect: Expect, runs: SurfaceRuns) -> list[
                 continue
             ok = sa > sb if relation == "slower than" else sa < sb
         else:
-            name = "distance" if relation == "closer than" else "loss"
-            va, vb = getattr(runs, name)(a), getattr(runs, name)(b)
-            what = ("mean distance to the minimum over the last quarter" if name == "distance"
+            measure = "distance" if relation == "closer than" else "loss"
+            va, vb = getattr(run_a, measure)(a), getattr(run_b, measure)(b)
+            what = ("mean distance to the minimum over the last quarter" if measure == "distance"
                     else "final loss above the minimum")
-            measured = f"{what} {fmt_value(name, va)} vs {fmt_value(name, vb)}"
+            measured = f"{what} {fmt_value(measure, va)} vs {fmt_value(measure, vb)}"
             if math.isinf(va) and math.isinf(vb):
                 claims.append(Claim(text, measured, False, "both runs diverge, so the comparison "
                                     "proves nothing"))
@@ -397,7 +421,7 @@ def _surface_claims(exp: Experiment, expect: Expect, runs: SurfaceRuns) -> list[
 def _finetune_claims(exp: Experiment, expect: Expect, runs: FineTuneRuns) -> list[Claim]:
     labels = exp.run_labels
     claims = []
-    for a, relation, b in expect.compare:
+    for (_, a), relation, (_, b) in expect.compare:
         text = f"rate **{labels[a]}** {relation} **{labels[b]}**"
         if relation == "keeps more than":
             va, vb = runs.kept(a), runs.kept(b)
@@ -475,13 +499,20 @@ def _sweep_claims(exp: Experiment, expect: Expect, runs: SweepRuns) -> list[Clai
     return claims
 
 
-def expect_claims(exp: Experiment, expect: Expect, runs) -> list[Claim]:
-    """The claims of one ``expect`` block, measured on ``runs`` (one variant of the experiment)."""
+def expect_claims(lesson: Lesson, expect: Expect, run: Runner = run_spec,
+                  change: Callable = _same) -> list[Claim]:
+    """The claims of one ``expect`` block, measured on the runs (``change``: a variant)."""
+    exp = lesson.experiments[expect.experiment]
+    own = run(change(expect_spec(exp, expect)))
     if exp.kind == "finetune":
-        return _finetune_claims(exp, expect, runs)
+        return _finetune_claims(exp, expect, own)
     if exp.kind == "rate_sweep":
-        return _sweep_claims(exp, expect, runs)
-    return _surface_claims(exp, expect, runs)
+        return _sweep_claims(exp, expect, own)
+
+    def runs_of(exp_id: str):
+        return own if exp_id == exp.id else run(change(lesson.experiments[exp_id].scene))
+
+    return _surface_claims(lesson, exp, expect, runs_of)
 
 
 def check_expect(lesson: Lesson, expect: Expect, run: Runner = run_spec) -> list[str]:
@@ -489,9 +520,9 @@ def check_expect(lesson: Lesson, expect: Expect, run: Runner = run_spec) -> list
     exp = lesson.experiments[expect.experiment]
     where = f"{lesson.slug}.md line {expect.line} (experiment {exp.id!r})"
     failures = []
-    for label, spec in variants(exp, expect.noisy):
+    for label, change in variants(exp):
         try:
-            claims = expect_claims(exp, expect, run(spec))
+            claims = expect_claims(lesson, expect, run, change)
         except (ValueError, TypeError) as e:
             failures.append(f"{where}{label}: {e}")
             continue
@@ -579,7 +610,8 @@ def judge_quiz(quiz: Quiz, value) -> str | None:
                     f"(options mentioning it: {[options[i] for i in hits]}).")
         return None
     if value is None or math.isinf(value):
-        words = ("never", "not ") if check.measure in ("steps", "learned", "diverged_at") else ("diverg",)
+        words = (("never", "not ") if check.measure in ("steps", "learned", "diverged_at",
+                                                        "rate_at_converge") else ("diverg",))
         if _number_option(chosen) is not None or not any(w in chosen.lower() for w in words):
             return f"the check computed {shown}, but the answer is {chosen!r}."
         return None

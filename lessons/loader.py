@@ -30,6 +30,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import yaml
@@ -60,7 +61,7 @@ THEORY_SURFACES = ("quadratic", "ravine")  # surfaces with a closed form (two cu
 # What each kind of experiment can be asked for in a placeholder {ID.measure[RUN]}:
 RUN_MEASURES = {
     "surface": ("steps", "distance", "final_distance", "loss", "regime", "diverged_at",
-                "overshoots", "noisy_distance"),
+                "overshoots", "rate_at_converge", "noisy_distance"),
     "finetune": ("kept", "learned", "task_b"),
     "rate_sweep": (),
 }
@@ -71,7 +72,7 @@ EXPERIMENT_MEASURES = {  # placeholders without a run: {ID.measure}
 }
 SWEEP_CLAIMS = ("fastest_near", "u_shape", "diverges_above")
 QUIZ_MEASURES = ("steps", "distance", "final_distance", "loss", "regime", "diverged_at",
-                 "overshoots", "x", "y", "gradient_x", "gradient_y", "kept", "learned",
+                 "overshoots", "rate_at_converge", "x", "y", "gradient_x", "gradient_y", "kept", "learned",
                  "task_b", *EXPERIMENT_MEASURES["rate_sweep"])
 QUIZ_RELATIONS = ("equal", "above", "below")
 
@@ -199,11 +200,18 @@ class Experiment:
         return hits[0]
 
 
+class RunRef(NamedTuple):
+    """A run of a lesson's experiment: the experiment's id and the run's index in it."""
+
+    experiment: str
+    index: int
+
+
 @dataclass(frozen=True)
 class Expect:
     experiment: str
     regimes: tuple[tuple[int, str], ...]  # (run index, regime)
-    compare: tuple[tuple[int, str, int], ...]  # (run index, relation, run index)
+    compare: tuple[tuple[RunRef, str, RunRef], ...]  # runs of this (or another) experiment
     line: int
     sweep: tuple[tuple[str, object], ...] = ()  # rate-sweep claims: (name, value)
     noisy: bool = False  # checked on the experiment's noisy companion run (precision_noise)
@@ -602,14 +610,30 @@ def parse_expect(cfg: dict, line: int, experiments: dict[str, Experiment], last:
         if regime not in REGIMES:
             raise ValueError(f"regime {regime!r} is not one of {', '.join(REGIMES)}.")
         regimes.append((exp.run_index(key), regime))
+    def ref(name: str) -> RunRef:
+        """``RUN`` (this experiment) or ``ID:RUN`` (another surface experiment above)."""
+        if ":" not in name:
+            return RunRef(exp_id, exp.run_index(name))
+        other_id, run = name.split(":", 1)
+        if other_id not in experiments:
+            raise ValueError(f"{name!r} names unknown experiment {other_id!r} (it must come "
+                             "before this block).")
+        other = experiments[other_id]
+        if other.kind != "surface" or exp.kind != "surface":
+            raise ValueError(f"{name!r}: comparisons across experiments work on surface "
+                             "experiments only.")
+        if noisy:
+            raise ValueError(f"{name!r}: 'noisy: true' claims compare runs of one experiment.")
+        return RunRef(other_id, other.run_index(run))
+
     compare = []
     for text in cfg.get("compare") or []:
         m = re.fullmatch(r"\s*(\S+)\s+(" + "|".join(allowed) + r")\s+(\S+)\s*", str(text))
         if not m:
             forms = " or ".join(f"'A {c} B'" for c in allowed)
             raise ValueError(f"comparison {text!r} must read {forms} with two of the "
-                             "experiment's runs.")
-        a, b = exp.run_index(m[1]), exp.run_index(m[3])
+                             "experiment's runs (or ID:RUN for another experiment's).")
+        a, b = ref(m[1]), ref(m[3])
         if a == b:
             raise ValueError(f"comparison {text!r} compares a run with itself.")
         compare.append((a, m[2], b))

@@ -31,7 +31,6 @@ from lessons.claims import (
     run_spec,
     theory_of,
     theory_value,
-    variants,
 )
 from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import progress as prog
@@ -244,8 +243,7 @@ def render_expect(lesson: Lesson, expect: Expect) -> None:
         st.caption("What this experiment shows appears after your prediction.")
         return
     failures = cached_check(lesson.path, expect)
-    spec = variants(exp, expect.noisy)[0][1]
-    claims = expect_claims(exp, expect, cached_spec(spec))
+    claims = expect_claims(lesson, expect, cached_spec)
     lines = [f"- {c.text} (measured: {c.measured})" for c in claims]
     robust = len(exp.starts) + len(exp.seeds)
     note = ""

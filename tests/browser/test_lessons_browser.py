@@ -108,7 +108,7 @@ def expect_progress(page, visited: int) -> None:
 
 
 def test_course_has_lessons_and_a_faq():
-    assert N_LESSONS == 8, COURSE
+    assert N_LESSONS >= 8, COURSE
     assert COURSE[-1][0] == "faq", COURSE
 
 
