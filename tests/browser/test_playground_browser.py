@@ -227,3 +227,36 @@ def test_share_link_round_trip(page, app_url, js_errors):
     shared = {k: v[0] for k, v in parse_qs(urlsplit(share.inner_text().strip()).query).items()}
     assert params.items() <= shared.items(), shared
     assert not js_errors, js_errors
+
+
+def test_choosing_an_optimizer_renames_and_reruns_the_run(page, app_url, artifacts, js_errors):
+    """Adam at 0.1 against SGD at 0.1, chosen with the mouse: one scene, two labelled runs."""
+    open_app(page, f"{app_url}/playground?lr=0.1,0.1", f"{CHART} {PLAY}")
+    chart = trajectory_chart(page)
+    assert {"lr = 0.1"} == {t for t in legend_texts(chart) if t.startswith("lr")}
+    before = chart.screenshot()
+
+    box = page.locator(SIDEBAR).locator(".st-key-opt_0")
+    expect(box.locator("input")).to_have_value("SGD")
+    combo = box.locator("input")  # the combobox (the box's middle is its label's help icon)
+    combo.click()
+    combo.fill("Adam")  # typing filters the list and keeps it open (a click that scrolls may not)
+    page.get_by_role("option", name="Adam", exact=True).click()
+
+    expect(page.locator(".stMarkdownBadge", has_text="Adam, lr = 0.1:")).to_be_visible()
+    expect(page.locator(".stMarkdownBadge", has_text="SGD, lr = 0.1:")).to_be_visible()
+    expect(chart.locator("g.legend text.legendtext", has_text="Adam, lr = 0.1").first
+           ).to_be_attached()
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    expect_no_exception(page)
+    legend = legend_texts(chart)
+    assert "Adam, lr = 0.1" in legend and "SGD, lr = 0.1" in legend, legend
+    assert parse_qs(urlsplit(page.url).query)["opt"] == ["adam,sgd"], page.url
+    # The measured limits say plainly that no 2/L applies to Adam.
+    expect(page.get_by_text("No 2/L limit applies to Adam").first).to_be_attached()
+    after = chart.screenshot(path=str(artifacts / "optimizer-adam.png"))
+    a, b = pixels(before), pixels(after)
+    if a.shape == b.shape:
+        changed = np.mean(np.any(np.abs(a - b) > 24, axis=-1))
+        assert changed > 0.002, f"only {changed:.2%} of the chart's pixels changed"
+    assert not js_errors, js_errors
