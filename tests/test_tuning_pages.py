@@ -3,8 +3,11 @@
 import json
 from pathlib import Path
 
+import optax
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from engine import descent, diagnose, lr_finder, schedule_runs, surfaces
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -30,6 +33,13 @@ def text(at: AppTest) -> str:
     return " ".join(m.value for m in at.markdown)
 
 
+def no_junk_cells(at: AppTest) -> None:
+    """No table shows None, nan or inf (issue 10): a dash where there is no number."""
+    cells = [str(v) for df in at.dataframe for col in df.value.columns for v in df.value[col]]
+    bad = [c for c in cells if c.lower() in ("none", "nan", "inf", "-inf", "<na>")]
+    assert not bad, bad
+
+
 # ---------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------
@@ -39,10 +49,36 @@ def test_schedules_page_compares_with_a_constant_rate():
     at = page("schedules")
     rows = at.dataframe[0].value
     assert list(rows["run"]) == ["constant 0.025", "cosine decay (to 1%)"]
-    assert rows["final loss"][1] < rows["final loss"][0]  # on Himmelblau the decay settles
+    assert float(rows["final loss"][1]) < float(rows["final loss"][0])  # on Himmelblau the decay settles
     assert at.success and "ended lower" in at.success[0].value
     assert len(at.get("plotly_chart")) == 3
     assert not at.warning
+    no_junk_cells(at)
+
+
+def test_schedules_table_says_oscillating_and_converged_in_one_cell():
+    """Issue 9 item 15: the table showed cosine as 'oscillating' beside 'steps to converge 57'.
+    Now one phrase from one diagnosis says both, and agrees with the run the engine gives."""
+    at = page("schedules")
+    rows = at.dataframe[0].value
+    assert "regime" not in rows.columns and "steps to converge" not in rows.columns
+    did = list(rows["what the run did"])
+    s = surfaces.get("himmelblau")
+    sw, _ = schedule_runs.on_surface(s, "cosine", 0.025, 300)
+    expected = [schedule_runs.what_it_did(diagnose.diagnose(s, t), t.diverged_at, 300) for t in sw]
+    assert did == expected
+    assert did[1].startswith("oscillating, converged at step")
+    # Switch to a schedule whose peak blows up: the row says where, with no final loss.
+    at.selectbox(key="sch_surface").set_value("quadratic").run()
+    at.number_input(key="sch_lr").set_value(0.5).run()
+    ok(at)
+    rows = at.dataframe[0].value
+    q = surfaces.get("quadratic")
+    const = descent.run(q, 0.5, 300)
+    assert const.diverged_at is not None
+    assert rows["what the run did"][0] == f"diverged at step {const.diverged_at}"
+    assert rows["final loss"][0] == "—"
+    no_junk_cells(at)
 
 
 def test_schedules_page_bad_inputs_get_messages():
@@ -85,7 +121,13 @@ def test_grid_page_finds_theory_best_on_the_quadratic():
     at.select_slider(key="grid_pick").set_value(0).run()
     ok(at)
     assert at.select_slider(key="grid_pick").value == 0 != best
-    assert "the run is **slow**" in text(at)
+    assert "the run is **slow**" in text(at) and "not converged in 100 steps" in text(at)
+    # The largest rate (1.0 > 2/L = 0.2) blew up: the page names the step, not a final loss.
+    at.select_slider(key="grid_pick").set_value(127).run()
+    ok(at)
+    t = descent.run(surfaces.get("quadratic"), 1.0, 100)
+    assert f"the run **diverged at step {t.diverged_at}**" in text(at)
+    assert "final loss" not in text(at).split("At **1**")[-1]
 
 
 def test_grid_page_bad_inputs_get_messages():
@@ -132,6 +174,24 @@ def test_range_test_page_suggests_and_checks(finder):
     ok(at)
     assert "The suggestion won" in text(at)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_range_test_page_with_adam():
+    """The range test trains with the chosen optimizer: Adam's suggestion is its own (the engine's,
+    with optax.adam) and an order of magnitude below SGD's."""
+    at = page("lr_finder")
+    sgd = float(at.metric[2].value)
+    at.selectbox(key="lrf_opt").set_value("adam").run()
+    ok(at)
+    adam = float(at.metric[2].value)
+    res = lr_finder.range_tests("digits", seeds=(0, 1, 2), batch_size=64, optimizer=optax.adam)
+    assert at.metric[2].value == f"{res.spread('suggestion')[0]:.3g}"
+    assert adam < sgd / 5
+    assert "with Adam for 300 steps" in text(at)
+    at.button(key="lrf_check").click().run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2
+    no_junk_cells(at)
 
 
 def test_range_test_page_bad_inputs_get_messages(finder):
