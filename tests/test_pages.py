@@ -268,3 +268,23 @@ def test_every_surface_renders():
         at.selectbox(key="surface").set_value(name).run()
         assert not at.exception, (name, [e.value for e in at.exception])
         assert len(at.get("plotly_chart")) == 3
+
+
+def test_sliders_never_recompile_with_four_optimizers():
+    """Each optimizer compiles once (its runs and its measured limit); rates, noise, seed, steps,
+    momentum, start and curvature are traced, so changing them reruns without compiling."""
+    from engine.descent import trace_count
+
+    at = playground({"lr": "0.05,0.05,0.01,0.1", "opt": "sgd,momentum,nesterov,adam",
+                     "noise": "0.2", "steps": "150"})
+    assert len(at.dataframe[0].value) == 4
+    compiled = trace_count()
+    changes = [("number_input", "lr_num_0", 0.07), ("number_input", "lr_num_3", 0.3),
+               ("slider", "noise", 0.6), ("number_input", "seed", 3), ("slider", "steps", 400),
+               ("slider", "momentum", 0.5), ("number_input", "x0", 1.0),
+               ("number_input", "p_quadratic_b", 20.0)]
+    for kind, key, value in changes:
+        getattr(at, kind)(key=key).set_value(value).run()
+        assert not at.exception, (key, [e.value for e in at.exception])
+        assert trace_count() == compiled, f"changing {key} compiled the engine again"
+    assert _q(at, "steps") == "400" and _q(at, "b") == "20"
