@@ -138,6 +138,11 @@ if th is not None:
                "Theory's columns above are filled for gradient descent and the heavy ball "
                "(SGD, SGD + momentum) at a constant rate with exact gradients: the closed forms "
                "exist only there.")
+    if not closed_form:
+        why = [w for w, on in (("the schedule changes the rate every step",
+                                scene.schedule != "constant"),
+                               ("the gradients are noisy", bool(scene.noise))) if on]
+        st.caption(f"Theory's columns are left empty here: {' and '.join(why)}.")
     plain = [i for i, k in enumerate(keys) if heavy_ball_beta(scene, k) == 0.0]
     heavy = [i for i, k in enumerate(keys) if heavy_ball_beta(scene, k)]
     if plain:

@@ -238,6 +238,7 @@ def test_noise_slider_changes_the_paths_and_zero_noise_drops_it_from_the_link():
     assert all(a != b for a, b in zip(before, after, strict=True))
     assert _q(at, "noise") == "1" and _q(at, "seed") == "0"
     assert at.dataframe[0].value["predicted steps (theory)"][0] == "—"  # exact gradients only
+    assert "left empty here: the gradients are noisy" in captions(at)
     assert "mini-batch" in captions(at)
     at.slider(key="noise").set_value(0.0).run()
     assert [d["x"] for d in spec(at)["data"][2:5]] == before
