@@ -39,14 +39,22 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHART = "[data-testid='stPlotlyChart']"
 RATE_ENTRY = "[data-testid='stSidebar'] .st-key-lr_num_0 input"
 
-# True once a legend entry of the first chart starts with `label` and the script has finished.
+# A legend entry names the rate `label` ("lr = 0.05", maybe after an optimizer's label,
+# "Adam, lr = 0.05"), not a longer number that starts the same ("lr = 0.051").
+SHOWS = """const shows = (text, label) => {
+    const i = text.indexOf(label);
+    return i >= 0 && !/[0-9.e]/.test(text.charAt(i + label.length));
+};"""
+
+# True once a legend entry of the first chart names `label` and the script has finished.
 SHOWN = """label => {
+    """ + SHOWS + """
     const chart = document.querySelector("[data-testid='stPlotlyChart']");
     const app = document.querySelector("[data-testid='stApp']");
     if (!chart || !app) return false;
     const texts = Array.from(chart.querySelectorAll("g.legend text.legendtext"),
                              t => t.textContent.trim());
-    return texts.some(t => t.startsWith(label))
+    return texts.some(t => shows(t, label))
         && app.getAttribute("data-test-script-state") === "notRunning";
 }"""
 
@@ -54,12 +62,13 @@ SHOWN = """label => {
 # Records, in the page, when (ms after it is installed) the script starts running, when it
 # is idle again, and when the legend first shows `label`; for the breakdown only.
 WATCH = """label => {
+    """ + SHOWS + """
     const app = document.querySelector("[data-testid='stApp']");
     const b = window.__bench = {t0: performance.now(), running: null, idle: null, legend: null};
     const has = () => {
         const chart = document.querySelector("[data-testid='stPlotlyChart']");
         return !!chart && Array.from(chart.querySelectorAll("g.legend text.legendtext"),
-                                     t => t.textContent.trim()).some(t => t.startsWith(label));
+                                     t => t.textContent.trim()).some(t => shows(t, label));
     };
     const note = () => {
         const now = performance.now() - b.t0, state = app.getAttribute("data-test-script-state");
