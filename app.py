@@ -22,6 +22,8 @@ st.navigation({
                 url_path="grid-search"),
         st.Page("app_pages/lr_finder.py", title="LR range test", icon=":material/search:",
                 url_path="lr-finder"),
+        st.Page("app_pages/stability_maps.py", title="Stability maps", icon=":material/blur_on:",
+                url_path="stability-maps"),
     ],
     "Networks": [
         st.Page("app_pages/train_network.py", title="Network training", icon=":material/neurology:",
