@@ -95,7 +95,7 @@ def what_it_did(diagnosis: Diagnosis, diverged_at: int | None, steps: int) -> st
     d = diagnosis
     if d.regime == Regime.DIVERGED:
         return "diverged" if diverged_at is None else f"diverged at step {diverged_at}"
-    converged = getattr(d, "converged", d.steps_to_converge is not None)
+    converged = d.converged
     at = "" if d.steps_to_converge is None else f" at step {d.steps_to_converge}"
     if d.regime == Regime.LOCAL_MINIMUM:
         return f"stuck in a local minimum{' from step ' + str(d.steps_to_converge) if at else ''}"

@@ -169,8 +169,12 @@ def test_grid_best_rate_is_theory_best_on_quadratics(a, b):
     g = grid_search.on_surface(surfaces.quadratic(a, b), 1e-3, 1.0, 256, steps=100)
     assert g.best_rate == pytest.approx(th.best_rate, rel=0.10)
     assert g.theory_best == pytest.approx(th.best_rate) and g.stable_below == pytest.approx(2 / th.L)
+    # Above 2/L nothing converges; a rate just above it grows too slowly to leave the divergence
+    # box within 100 steps (diagnose calls it oscillating, not yet diverged), but 5% above it does.
     above = g.rates > 1.01 * th.stable_below
-    assert all(g.regimes[i] == "diverged" for i in np.nonzero(above)[0])
+    assert all(g.regimes[i] in ("diverged", "oscillating") and np.isnan(g.steps_to_converge[i])
+               for i in np.nonzero(above)[0])
+    assert all(g.regimes[i] == "diverged" for i in np.nonzero(g.rates > 1.05 * th.stable_below)[0])
     assert g.regimes[0] == "slow"
 
 
