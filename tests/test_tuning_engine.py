@@ -290,3 +290,11 @@ def test_range_test_suggestion_beats_10x_and_tenth(digits, digits_tests):
 def test_range_test_suggestion_is_stable_over_seeds(digits_tests):
     mean, lo, hi = digits_tests.spread()
     assert hi / lo < 3, (lo, hi)
+
+
+def test_schedule_runs_docstring_examples():
+    """engine.schedule_runs' >>> examples (what_it_did's phrases) are true."""
+    import doctest
+
+    result = doctest.testmod(schedule_runs)
+    assert result.attempted >= 4 and result.failed == 0
