@@ -589,10 +589,13 @@ def _grid(bounds, n: int) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
 
 
+EVAL_BLOCK = 1664  # one shape for the 40 x 40 grid (+ the wanted start) and the rings: one compile
+
+
 def _evaluate(family, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f and its gradient at ``pts`` (n, 2), padded to a multiple of 64 so shapes repeat."""
+    """f and its gradient at ``pts`` (n, 2), padded to a multiple of EVAL_BLOCK so shapes repeat."""
     n = len(pts)
-    padded = np.zeros((-(-n // 64) * 64, 2), np.float32)
+    padded = np.zeros((-(-n // EVAL_BLOCK) * EVAL_BLOCK, 2), np.float32)
     padded[:n] = pts
     f, g = _values_and_grads(family, jnp.zeros((0,), jnp.float32), jnp.asarray(padded))
     return np.asarray(f, np.float64)[:n], np.asarray(g, np.float64)[:n]
