@@ -7,7 +7,7 @@ import streamlit as st
 
 from charts.playground import loss_figure, step_size_figure, trajectory_figure
 from engine import limits, optimizers, surfaces, theory
-from engine.diagnose import default_tol
+from engine.diagnose import MIN_OVERSHOOTS, default_tol
 from engine.scene import Scene, fmt, run_scene
 from ui import playground_state as state
 from ui.presets import preset_help, presets
@@ -103,7 +103,7 @@ for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, str
     row = {"run": labels[i], "regime": d.regime.value,
         "steps to converge": dash(d.steps_to_converge),
         "overshoots": d.overshoots,
-        "final distance to nearest minimum": d.final_distance,
+        "final distance": d.final_distance,
         "diverged at step": dash(t.diverged_at),
     }
     if th is not None:
@@ -114,17 +114,18 @@ for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, str
                                    + (f" (up to ×{g.largest:.3g})" if g.grew else ""))
         beta = heavy_ball_beta(scene, key)
         known = closed_form and beta is not None
-        row["predicted steps (theory)"] = (
+        row["steps (theory)"] = (
             dash(th.steps_to(lr, tol, float(np.linalg.norm(start - target)), momentum=beta))
             if known else "—")
-        row["rate per step (theory)"] = f"{th.contraction(lr, beta):.4f}" if known else "—"
+        row["rate/step (theory)"] = f"{th.contraction(lr, beta):.4f}" if known else "—"
     rows.append(row)
 st.dataframe(rows, hide_index=True, column_config={
-    "final distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+    "final distance": st.column_config.NumberColumn(format="%.3g"),
 })
-st.caption(f"Converged means within {tol:.3g} of a minimum and staying there. "
+st.caption(f"Final distance is to the nearest minimum; converged means within {tol:.3g} of a "
+           "minimum and staying there. "
            "An overshoot is a step that reverses the previous step's direction; a run with at "
-           "least two is called oscillating, however fast it converges.")
+           f"least {MIN_OVERSHOOTS} is called oscillating, however fast it converges.")
 
 if th is not None:
     st.subheader("Theory for this quadratic")
@@ -147,14 +148,14 @@ if th is not None:
     heavy = [i for i, k in enumerate(keys) if heavy_ball_beta(scene, k)]
     if plain:
         st.caption("Plain gradient descent: each step multiplies the distance to the minimum by "
-                   "at most max|1 − lr·curvature|, the rate per step; predicted steps = "
-                   "⌈log(tol/distance) / log(rate per step)⌉.")
+                   "at most max|1 − lr·curvature|, the rate per step (rate/step); steps (theory) "
+                   "= ⌈log(tol/distance) / log(rate per step)⌉.")
     if heavy:
         measured = "; ".join(
             f"{labels[i]}: the distance grew on {growth[i].grew} of the first {growth[i].of} "
             f"steps" + (f", by up to ×{growth[i].largest:.3g} in one step" if growth[i].grew
                         else "") for i in heavy)
-        st.caption("With momentum the rate per step is the spectral radius of the heavy-ball "
+        st.caption("With momentum the rate per step (rate/step) is the spectral radius of the heavy-ball "
                    "iteration: the factor by which the distance shrinks per step in the long run "
                    "(asymptotically), not on every step. The distance need not shrink every "
                    "step; with the heavy ball it can grow for a while. Measured here: "
