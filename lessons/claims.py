@@ -238,14 +238,14 @@ def _same(spec):
     return spec
 
 
-def variants(exp: Experiment) -> list[tuple[str, Callable]]:
+def variants(exp: Experiment, noisy: bool = False) -> list[tuple[str, Callable]]:
     """(label, change) for the run as written and each robustness variant: ``change(spec)``
     puts an extra start or noise seed into a spec (the experiment's, and any other experiment's
     that a claim compares it with)."""
     out: list[tuple[str, Callable]] = [("", _same)]
     out += [(f" from start [{x:g}, {y:g}]", lambda s, p=(x, y): replace(s, start=p))
             for x, y in exp.starts]
-    if getattr(exp.scene, "noise", 0.0) or exp.precision_noise:
+    if getattr(exp.scene, "noise", 0.0) or (noisy and exp.precision_noise):
         out += [(f" with noise seed {n}", lambda s, n=n: replace(s, seed=n)) for n in exp.seeds]
     return out
 
@@ -300,6 +300,8 @@ def fmt_value(measure: str, v) -> str:
             "none" if measure in ("fastest_rate", "largest_stable", "smallest_diverged") else "diverged")
     if measure in ("kept", "task_b"):
         return f"{v:.1%}"
+    if measure in ("largest_stable", "smallest_diverged"):  # next to a limit: one more digit
+        return f"{float(v):.4g}"
     return fmt_number(float(v))
 
 
@@ -447,7 +449,7 @@ def _target(exp: Experiment, value) -> tuple[float, str]:
 
 
 def _sweep_claims(exp: Experiment, expect: Expect, runs: SweepRuns) -> list[Claim]:
-    ratio = exp.scene.grid_ratio * (1 + 1e-9)
+    spec = exp.scene
     rates, steps = runs.rates, runs.steps
     claims = []
     for key, value in expect.sweep:
@@ -462,11 +464,13 @@ def _sweep_claims(exp: Experiment, expect: Expect, runs: SweepRuns) -> list[Clai
             span = (f"{fmt_number(lo)}" if lo == hi else
                     f"{fmt_number(lo)} to {fmt_number(hi)} (tied)")
             measured = f"fastest {span}, {int(steps[tied[0]])} steps"
-            claims.append(Claim(text, measured, lo / ratio <= t <= hi * ratio))
+            ok = spec.within_step(lo)[0] <= t <= spec.within_step(hi)[1]
+            claims.append(Claim(text, measured, ok))
         elif key == "diverges_above":
             t, name = _target(exp, value)
             text = f"runs diverge above {name}, and not below it"
-            below, above = rates < t / ratio, rates > t * ratio
+            near_lo, near_hi = spec.within_step(t)
+            below, above = rates < near_lo, rates > near_hi
             ok = bool(below.any() and above.any() and not runs.diverged[below].any()
                       and runs.diverged[above].all())
             stable = fmt_value("largest_stable", runs.largest_stable)
@@ -520,7 +524,7 @@ def check_expect(lesson: Lesson, expect: Expect, run: Runner = run_spec) -> list
     exp = lesson.experiments[expect.experiment]
     where = f"{lesson.slug}.md line {expect.line} (experiment {exp.id!r})"
     failures = []
-    for label, change in variants(exp):
+    for label, change in variants(exp, expect.noisy):
         try:
             claims = expect_claims(lesson, expect, run, change)
         except (ValueError, TypeError) as e:

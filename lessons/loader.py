@@ -103,16 +103,26 @@ class RateSweepSpec:
     optimizer: str = "sgd"
     noise: float = 0.0
     seed: int = 0
+    spacing: str = "log"  # or "linear"
 
     @property
     def rates(self) -> tuple[float, ...]:
-        """``n`` rates evenly spaced in log10 from ``lo`` to ``hi``."""
-        return tuple(float(r) for r in np.geomspace(self.lo, self.hi, self.n))
+        """``n`` rates from ``lo`` to ``hi``, evenly spaced in log10 (or linearly)."""
+        grid = np.linspace if self.spacing == "linear" else np.geomspace
+        return tuple(float(r) for r in grid(self.lo, self.hi, self.n))
 
     @property
     def grid_ratio(self) -> float:
-        """The factor between neighbouring rates (one grid step)."""
+        """The factor between neighbouring rates of a log grid."""
         return (self.hi / self.lo) ** (1.0 / (self.n - 1))
+
+    def within_step(self, rate: float) -> tuple[float, float]:
+        """(low, high): the rates within one grid step of ``rate``."""
+        if self.spacing == "linear":
+            step = (self.hi - self.lo) / (self.n - 1) * (1 + 1e-9)
+            return rate - step, rate + step
+        r = self.grid_ratio * (1 + 1e-9)
+        return rate / r, rate * r
 
     def build_surface(self) -> surfaces.Surface:
         return surfaces.get(self.surface, **dict(self.params))
@@ -461,7 +471,8 @@ def _noise_seed(cfg: dict) -> tuple[float, int]:
 SURFACE_KEYS = {"id", "task", "surface", "params", "rates", "steps", "start", "momentum",
                 "schedule", "caption", "table", "optimizers", "noise", "seed", "starts", "seeds",
                 "precision_noise"}
-SWEEP_KEYS = {"id", "task", "surface", "params", "from", "to", "n", "steps", "start", "momentum",
+SWEEP_KEYS = {"id", "task", "surface", "params", "from", "to", "n", "spacing", "steps", "start",
+              "momentum",
               "optimizer", "noise", "seed", "caption", "starts", "seeds"}
 
 
@@ -502,7 +513,10 @@ def parse_rate_sweep(cfg: dict, line: int, index: int) -> Experiment:
     surface = surfaces.get(name, **dict(params))
     start = None if cfg.get("start") is None else _point(cfg["start"], surface, "start")
     starts, seeds = _robustness(cfg, surface, noise)
-    spec = RateSweepSpec(name, params, lo, hi, n, steps, start, momentum, opt, noise, seed)
+    spacing = str(cfg.get("spacing", "log"))
+    if spacing not in ("log", "linear"):
+        raise ValueError("'spacing' must be log or linear.")
+    spec = RateSweepSpec(name, params, lo, hi, n, steps, start, momentum, opt, noise, seed, spacing)
     return Experiment(str(cfg.get("id", f"experiment-{index}")), spec, line,
                       str(cfg.get("caption", "")), False, starts, seeds)
 

@@ -147,9 +147,10 @@ def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         marks["2/L" if not spec.momentum else "2(1+β)/L"] = theory_value(th, "stable_below", spec.momentum)
     fig = rate_sweep_figure(runs.rates, runs.steps, runs.distance, runs.regimes, marks=marks,
                             fastest=runs.fastest_rate, budget=spec.steps, noise=spec.noise,
-                            height=560 if presenting else 520)
+                            log_x=spec.spacing == "log", height=560 if presenting else 520)
     st.plotly_chart(fig, key=_key(lesson, exp.id, "sweep"))
-    facts = [f"{spec.n} rates from {spec.lo:g} to {spec.hi:g}, {spec.steps} steps each",
+    facts = [f"{spec.n} rates from {spec.lo:g} to {spec.hi:g} ({spec.spacing} spacing), "
+             f"{spec.steps} steps each",
              f"fastest: {fmt_value('fastest_rate', runs.fastest_rate)} "
              f"({fmt_value('steps', runs.fastest_steps)} steps)",
              f"largest rate that did not diverge: {fmt_value('largest_stable', runs.largest_stable)}"]
@@ -207,7 +208,7 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         st.caption("Every cell is measured from the runs above: training time = steps until within "
                    "the convergence radius; precision, exact gradients = distance to the nearest "
                    "minimum at the end"
-                   + (f"; precision under noise = mean distance over the last quarter of the same "
+                   + (f"; precision with noise = mean distance to it over the last quarter of the same "
                       f"runs with gradient noise σ = {exp.precision_noise:g} (seed {scene.seed}), "
                       "as mini-batches give" if exp.precision_noise else "") + ".")
 
@@ -224,12 +225,12 @@ def comparison_rows(rates, runs, noisy=None, noise: float = 0.0) -> list[dict]:
             "convergence": d.regime.value,
             "risk of overshooting (overshoots)": str(d.overshoots),
             "diverged at step": "—" if t.diverged_at is None else str(t.diverged_at),
-            "precision, exact gradients (distance at the end)":
+            "precision, exact gradients (final distance)":
                 "diverged" if t.diverged_at is not None else f"{d.final_distance:.2g}",
         }
         if noisy is not None:
             v = noisy.distance(i)
-            row[f"precision under noise σ = {noise:g} (mean distance, last quarter)"] = (
+            row[f"precision, noise σ = {noise:g} (mean distance)"] = (
                 "diverged" if v == float("inf") else f"{v:.2g}")
         row["largest step"] = f"{float(t.step_sizes[: t.diverged_at or None].max()):.3g}"
         rows.append(row)
@@ -245,14 +246,15 @@ def render_expect(lesson: Lesson, expect: Expect) -> None:
     failures = cached_check(lesson.path, expect)
     claims = expect_claims(lesson, expect, cached_spec)
     lines = [f"- {c.text} (measured: {c.measured})" for c in claims]
-    robust = len(exp.starts) + len(exp.seeds)
+    starts = len(exp.starts)
+    seeds = len(exp.seeds) if (getattr(exp.scene, "noise", 0.0) or expect.noisy) else 0
     note = ""
     if expect.noisy:
         note += f" These claims are about the same runs with gradient noise σ = {exp.precision_noise:g}."
-    if robust:
-        note += (f" Each claim also holds from {len(exp.starts)} other start(s)" if exp.starts
-                 else " Each claim also holds") + (
-            f" and with {len(exp.seeds)} other noise seed(s)." if exp.seeds else ".")
+    extra = [f"from {starts} other start{'s' * (starts > 1)}"] * bool(starts) + [
+        f"with {seeds} other noise seed{'s' * (seeds > 1)}"] * bool(seeds)
+    if extra:
+        note += " Each claim also holds " + " and ".join(extra) + "."
     _claims_box(lines, failures, note)
 
 
