@@ -419,3 +419,18 @@ def test_compare_across_experiments_and_rate_at_converge():
     assert expected < 0.19  # the cosine schedule had decayed by then
     unknown = parse_text(head + body.replace("CLAIM", "nowhere:0.19 faster than 0.19"), "x.md")
     assert any("unknown experiment 'nowhere'" in str(e) for e in unknown.errors)
+
+
+def test_a_paragraph_citing_a_hidden_run_waits_for_the_prediction():
+    lesson = _lesson(1)
+    cites = next(b for b in lesson.blocks(Text)
+                 if any(p.experiment == "parabola" and p.measure == "steps" for p in b.placeholders))
+    steps = str(int(run_spec(lesson.experiments["parabola"].scene).steps(1)))
+    at = lesson_app(lesson)
+    shown = " ".join(m.value for m in at.markdown)
+    assert cites.markdown.split("{")[0] not in shown  # "Both rates get there: 0.5 within ..."
+    at.radio(key=f"{lesson.slug}:predict:parabola:choice").set_value("converge").run()
+    next(b for b in at.button if b.label == "Run it").click().run()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert f"0.5 within {steps} steps" in shown

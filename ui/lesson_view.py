@@ -312,6 +312,9 @@ def render_quiz(lesson: Lesson, quiz: Quiz, number: int) -> None:
 
 def render_block(lesson: Lesson, block, quiz_numbers: dict, presenting: bool) -> None:
     if isinstance(block, Text):
+        hidden = hidden_experiments(lesson)
+        if any(p.experiment in hidden and p.measure != "theory" for p in block.placeholders):
+            return  # it tells what a run did: shown once the student has made the prediction
         st.markdown(filled(lesson, block.markdown) if block.placeholders else block.markdown)
     elif isinstance(block, Experiment):
         render_experiment(lesson, block, presenting)
