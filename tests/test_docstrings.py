@@ -7,6 +7,7 @@ import pytest
 
 MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theory",
            "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "engine.scene",
+           "engine.limits", "engine.optimizers",
            "ui.presets", "ui.progress", "lessons.loader"]
 
 
