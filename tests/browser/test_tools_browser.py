@@ -92,3 +92,25 @@ def test_page_draws_its_charts_and_warns_on_bad_input(page, app_url, artifacts, 
     expect(page.locator(f"{CHART} .main-svg").first).to_be_visible()
     page.screenshot(path=str(artifacts / f"tool-{case.path}-bad-input.png"))
     assert not js_errors, js_errors
+
+
+def test_network_training_with_adam(page, app_url, artifacts, js_errors):
+    """Picking Adam with the mouse: its own rates (0.0001 to 0.1), no momentum slider, a new run."""
+    open_page(page, f"{app_url}/network-training", FIRST_LOAD_MS)
+    sidebar = page.locator(SIDEBAR)
+    expect(sidebar.locator(".st-key-nt_momentum")).to_be_attached()
+    combo = sidebar.locator(".st-key-nt_opt input")
+    expect(combo).to_have_value("SGD")
+    combo.click()
+    combo.fill("Adam")  # typing filters the list and keeps it open
+    page.get_by_role("option", name="Adam", exact=True).click()
+    expect(sidebar.locator(".st-key-nt_rates_adam input")).to_have_value("0.0001, 0.001, 0.01, 0.1",
+                                                                       timeout=FIRST_LOAD_MS)
+    page.wait_for_selector(IDLE, timeout=FIRST_LOAD_MS)
+    expect_no_exception(page)
+    expect(sidebar.locator(".st-key-nt_momentum")).to_have_count(0)
+    expect(page.get_by_text("The momentum slider is for plain SGD").first).to_be_attached()
+    expect(page.locator(".stMarkdownBadge", has_text="lr = 0.0001:")).to_be_visible()
+    assert page.locator(f"{CHART}:visible").count() >= 2
+    page.screenshot(path=str(artifacts / "tool-network-training-adam.png"))
+    assert not js_errors, js_errors
