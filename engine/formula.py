@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
@@ -99,7 +99,7 @@ def work_count() -> int:
     return _work["count"]
 
 
-WORK_BUDGET = 4 * MAX_LENGTH + 4 * MAX_NODES
+WORK_BUDGET = 5 * MAX_LENGTH + 4 * MAX_NODES
 
 
 class FormulaError(ValueError):
@@ -168,6 +168,22 @@ def _check_brackets(text: str) -> None:
     if stack:
         ch, col = stack[-1]
         raise FormulaError(f"'{ch}' at column {col} is never closed.", col)
+
+
+_DIGITS = r"\d(?:_?\d)*"
+_NUMBER = re.compile(  # Python's number literals, at a place where no name or number continues
+    r"(?<![A-Za-z0-9_.])(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|"
+    rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?[jJ]?)")
+
+
+def _check_numbers(text: str) -> None:
+    """A number run into a name (2x, 1if): refused here, before the parser warns about it."""
+    _work["count"] += len(text)
+    for m in _NUMBER.finditer(text):
+        nxt = text[m.end(): m.end() + 1]
+        if nxt and (nxt.isalnum() or nxt == "_"):
+            raise FormulaError(f"A number runs into a name at column {m.end() + 1}: write 2*x, "
+                               "not 2x.", m.end() + 1)
 
 
 def _syntax_message(err: SyntaxError, text: str) -> FormulaError:
@@ -368,10 +384,12 @@ def parse(text) -> Formula:
     # strip() would shift the columns the parser reports; a leading space is an
     # indentation error in Python, so wrap in parentheses instead (balanced above).
     source = "(" + text + ")"
+    _check_numbers(text)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. SyntaxWarning on `1(2)`: we refuse it anyway
-            tree = ast.parse(source, mode="eval")
+        # only a tree is built (no compile step); the checks above leave the parser nothing to
+        # warn about (escapes need a backslash, "invalid decimal literal" a number run into a
+        # name), and warnings.catch_warnings is not thread-safe, so none is used
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         if isinstance(err.offset, int):
             err.offset -= 1

@@ -4,6 +4,7 @@ the minima found numerically, one compile per formula, non-finite values as dive
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -92,7 +93,9 @@ ATTACKS = {
     "1/0 + x": "'1/0' at column 1 is not a finite number",
     "log(-1) + x": "'log(-1)' at column 1 is not a finite number",
     "exp(1000)": "not a finite number",
-    "2x": "write 2*x, not 2x",
+    "2x": "runs into a name at column 2: write 2*x, not 2x",
+    "1if x else 2": "runs into a name at column 2",
+    "0x1for": "runs into a name",
     "x +": "ends too early",
     "(x": "'(' at column 1 is never closed",
     "x)": "Unmatched ')' at column 2",
@@ -278,11 +281,15 @@ def _parse_or_refuse(text):
     """Parse ``text``: anything but a FormulaError fails the test, as does too much work."""
     before = formula.work_count()
     try:
-        f = parse(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = parse(text)
     except FormulaError as err:
         assert str(err)
         assert formula.work_count() - before <= formula.WORK_BUDGET
+        assert not caught, [str(w.message) for w in caught]  # the parser was left nothing to warn about
         return None
+    assert not caught, [str(w.message) for w in caught]
     assert formula.work_count() - before <= formula.WORK_BUDGET
     assert f.nodes <= formula.MAX_NODES and f.depth <= formula.MAX_DEPTH
     assert isinstance(text, str) and len(text) <= formula.MAX_LENGTH and text.isascii()
@@ -295,10 +302,12 @@ def test_random_text_never_raises_anything_but_formula_error(text):
     _parse_or_refuse(text)
 
 
-TOKENS = ["x", "y", "1", "2.5", "1e3", "9", "0", "+", "-", "*", "/", "**", "(", ")", ",", " ",
+TOKENS = ["x", "y", "1", "2.5", "1e3", "9", "0", "0b1", "0o7", ".5", "+", "-", "*", "/", "**",
+          "(", ")", ",", " ",
           "sin", "log", "exp", "sqrt", "minimum", "maximum", "abs", "tan", "__import__", "'os'",
           ".", "__class__", "[", "]", "lambda", ":", "e", "j", "_", "=", "if", "else", "not",
-          "{", "}", "%", "@", "~", "<", "and", "0x1f", "1_0", "\\", "#", "ｘ", "х", "\t"]
+          "{", "}", "%", "@", "~", "<", "and", "in", "is", "or", "for", "0x1f", "1_0", "\\", "#", "ｘ",
+          "х", "\t", "\"\\d\""]
 
 
 @fuzz(N_TOKENS)
