@@ -85,8 +85,12 @@ def controls() -> tuple[maps.MapConfig, list[str]]:
     ss = st.session_state
     kind = st.radio("Map", maps.KINDS, key=init("maps_kind", "momentum"),
                     format_func=maps.KIND_TITLES.get)
-    color = st.radio("Colour cells by", maps.COLOR_BY, key=init("maps_color", "regime"), horizontal=True,
-                     format_func={"regime": "regime", "loss": "final loss"}.get)
+    options = maps.color_options(kind)
+    if ss.get("maps_color") not in options:
+        ss["maps_color"] = "regime"
+    color = st.radio("Colour cells by", options, key=init("maps_color", "regime"), horizontal=True,
+                     format_func={"regime": "regime", "loss": "final loss",
+                                  "steps": "steps to converge"}.get)
     d = maps.default_config(kind)
     lim = maps.limits(kind)
     problems: list[str] = []

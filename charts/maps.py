@@ -252,6 +252,14 @@ def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, i
             if r not in PATTERNS and np.any(m.regimes == CODE[r]):
                 data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=r,
                                  marker=dict(symbol="square", size=14, color=REGIME_COLORS[r])))
+    elif color_by == "steps" and m.steps_to_converge is not None:
+        z = np.where(m.diverged, np.nan, m.steps_to_converge).astype(np.float32)
+        data.append(dict(type="heatmap", z=z, x0=0, dx=1, y=rows.astype(np.float32),
+                         colorscale="Viridis", reversescale=True, hoverinfo="skip",
+                         name="steps to converge",
+                         colorbar=dict(title=dict(text="steps to converge (blank: not within "
+                                                       "the budget)", side="right"),
+                                       thickness=14)))
     else:
         z, tickvals, ticktext = quantized_log_loss(m)
         title = ("log₁₀ final loss above the minimum" if kind != "batch"
@@ -360,6 +368,9 @@ def legend_text(m: StabilityMap, color_by: str) -> str:
     parts = []
     if color_by == "regime":
         parts.append("Colour: how each run ended (legend below the map).")
+    elif color_by == "steps":
+        parts.append("Colour: steps to converge (darker is fewer); blank cells did not converge "
+                     "within the budget.")
     else:
         parts.append("Colour: log₁₀ of the final loss (darker is lower).")
     parts.append("Hatched cells diverged; dotted cells ended in a local minimum.")

@@ -70,7 +70,7 @@ KIND_TITLES = {
     "condition": "rate × condition number",
     "batch": "rate × batch size (digits MLP)",
 }
-COLOR_BY = ("regime", "loss")
+COLOR_BY = ("regime", "loss", "steps")  # "steps": the condition map only
 # Cell codes of ``StabilityMap.regimes``: the index into REGIMES.
 REGIMES = (Regime.CONVERGED.value, Regime.OSCILLATING.value, Regime.SLOW.value,
            Regime.LOCAL_MINIMUM.value, Regime.DIVERGED.value)
@@ -153,7 +153,7 @@ class MapConfig:
 DEFAULTS = {
     "momentum": MapConfig(),
     "condition": MapConfig(kind="condition", surface="quadratic", params=(), lo=1e-3, hi=1.0,
-                           n=128, rows=48, steps=100),
+                           n=128, rows=48, steps=400),
     "batch": MapConfig(kind="batch", surface="quadratic", params=(), lo=0.01, hi=30.0, n=16,
                        rows=4, steps=100),
 }
@@ -193,6 +193,12 @@ def _number(query: dict, key: str, lo: float, hi: float, default: float, warning
     return int(round(value)) if integer else value
 
 
+def color_options(kind: str) -> tuple[str, ...]:
+    """How a map's cells can be coloured: by regime or final loss; the condition map also by
+    steps to converge (it keeps its runs' paths)."""
+    return COLOR_BY if kind == "condition" else COLOR_BY[:2]
+
+
 def limits(kind: str) -> dict[str, tuple[float, float]]:
     """The allowed range of each numeric setting of a map."""
     side = MAX_NET_RATES if kind == "batch" else MAX_SIDE
@@ -218,8 +224,8 @@ def check_config(c: MapConfig) -> tuple[MapConfig, list[str]]:
         warnings.append(f"Unknown map `{_literal(c.kind)}`; showing the {KIND_TITLES['momentum']} "
                         "map.")
         c = replace(c, kind="momentum")
-    if c.color not in COLOR_BY:
-        warnings.append(f"Unknown colouring `{_literal(c.color)}`; colouring by regime.")
+    if c.color not in color_options(c.kind):
+        warnings.append(f"Unknown colouring `{_literal(c.color)}` for this map; colouring by regime.")
         c = replace(c, color="regime")
     lim = limits(c.kind)
     if not (0 < c.lo < c.hi) or c.lo < lim["lo"][0] or c.hi > lim["hi"][1]:
@@ -298,9 +304,9 @@ def config_from_query(query: dict) -> tuple[MapConfig, list[str]]:
     d = default_config(kind)
     lim = limits(kind)
     color = str(query.get("color", d.color))
-    if color not in COLOR_BY:
-        warnings.append(f"Unknown colouring `{_literal(color)}`; colouring by regime. "
-                        f"Choose one of: {', '.join(COLOR_BY)}.")
+    if color not in color_options(kind):
+        warnings.append(f"Unknown colouring `{_literal(color)}` for this map; colouring by regime. "
+                        f"Choose one of: {', '.join(color_options(kind))}.")
         color = "regime"
     num = partial(_number, query, warnings=warnings)
     lo = num("lo", *lim["lo"], d.lo)
@@ -425,7 +431,8 @@ class StabilityMap:
     theory_limit (m,): the rate above which theory says a row diverges (None: no theory);
     theory_best (m,): theory's fastest rate per row (condition map), or None;
     theory_optimum (lr, beta): the heavy ball's fastest setting (momentum map), or None.
-    best (m,): the measured best column per row (-1 where every run diverged);
+    best (m,): the measured best column per row (-1 where every run diverged): the lowest
+    final loss, or (condition map) the fewest steps to converge;
     best_cell (i, j): the measured best cell of the whole map, or None; tied: how many
     cells tie for it (several when the loss reaches float32's floor).
     """
@@ -446,6 +453,7 @@ class StabilityMap:
     tied: int = 0
     curves: np.ndarray | None = None  # network: (seeds, m, n, steps+1) training loss
     tol: float = 0.0
+    steps_to_converge: np.ndarray | None = None  # condition map: (m, n), NaN where not
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -656,29 +664,72 @@ def momentum_map(config: MapConfig) -> StabilityMap:
                         _row_best(gap, ~diverged), cell, tied, tol=default_tol(surface))
 
 
+def path_grid(surface: surfaces.Surface, rates, steps: int, tol: float | None = None):
+    """Plain gradient descent at ``rates`` with full paths (one ``descent.sweep``): the same
+    regimes as :func:`run_grid` (the end-window reversals counted on the path itself) plus
+    each run's steps to converge (NaN where it did not). Returns (final, codes, gap, steps).
+    """
+    tol = default_tol(surface) if tol is None else float(tol)
+    sw = descent.sweep(surface, np.asarray(rates, np.float64).tolist(), steps)
+    points = np.asarray(sw.points, np.float64)
+    end = descent.Final(sw.points[:, -1], sw.losses[:, -1], np.asarray(sw.diverged_at))
+    k = window_length(steps)
+    d = np.diff(points[:, steps - k - 1:], axis=1)  # the last k + 1 steps
+    length = np.linalg.norm(d, axis=2)
+    big = (length[:, :-1] > tol / 1000) & (length[:, 1:] > tol / 1000)
+    reversals = np.sum(big & (np.sum(d[:, :-1] * d[:, 1:], axis=2) < 0), axis=1)
+    codes = final_regimes(surface, end, reversals, tol)
+    gap = np.maximum(np.asarray(end.losses, np.float64) - surface.global_value, 0.0)
+    return end, codes, gap, steps_to_converge(surface, points, tol)
+
+
+def steps_to_converge(surface: surfaces.Surface, points: np.ndarray, tol: float) -> np.ndarray:
+    """diagnose's steps_to_converge for each path of ``points`` (n, steps+1, 2): the first step
+    after which the path stays within ``tol`` of the minimum it ends nearest to; NaN where
+    it does not end within ``tol``."""
+    minima = np.array([mm.point for mm in surface.minima], np.float64)
+    nearest = np.argmin(np.linalg.norm(points[:, -1, None, :] - minima[None], axis=-1), axis=1)
+    dist = np.linalg.norm(points - minima[nearest][:, None, :], axis=-1)
+    outside = dist >= tol
+    last_out = np.where(outside.any(axis=1),
+                        outside.shape[1] - 1 - np.argmax(outside[:, ::-1], axis=1), -1)
+    return np.where(dist[:, -1] < tol, last_out + 1, np.nan).astype(np.float64)
+
+
 def condition_map(config: MapConfig) -> StabilityMap:
-    """Rate x condition number on bowls with the same L: one ``sweep_final`` per bowl (its
-    curvatures are the surface's parameters, shared by the runs of a call)."""
+    """Rate x condition number on bowls with the same L: one full-path ``sweep`` per bowl
+    (its curvatures are the surface's parameters, shared by the runs of a call; a row is
+    at most 128 runs, so its paths are small). A row's best rate is the one that
+    converged in the fewest steps (ties: the lowest final loss)."""
     c = _check("condition", config)
     rates = rate_axis(c.lo, c.hi, c.n)
     kappas = condition_axis(c)
-    codes, gaps, dead, points = [], [], [], []
+    codes, gaps, dead, points, steps = [], [], [], [], []
     for i in range(c.rows):
         surface = map_surface(c, i)
-        end, code, gap = run_grid(surface, rates, np.zeros(c.n), c.steps)
+        end, code, gap, conv = path_grid(surface, rates, c.steps)
         codes.append(code)
         gaps.append(gap)
         dead.append(np.asarray(end.diverged_at))
         points.append(np.asarray(end.points))
+        steps.append(conv)
     dead_at = np.stack(dead)
     diverged = dead_at >= 0
     gap = np.stack(gaps)
+    conv = np.stack(steps)
     limit = np.full(c.rows, 2.0 / c.curvature)
     best_rate = np.array([2.0 / (c.curvature + c.curvature / k) for k in kappas])
-    cell, tied = best_cell(gap, ~diverged)
+    best = []
+    for i in range(c.rows):
+        b = pick_best(conv[i], ~diverged[i], tie_break=gap[i])
+        if b is None:  # nothing converged in this row: the lowest final loss
+            b = pick_best(gap[i], ~diverged[i])
+        best.append(-1 if b is None else b)
+    best = np.array(best, int)
+    cell, tied = best_cell(np.where(np.isfinite(conv), conv, np.inf), ~diverged)
     return StabilityMap(c, rates, kappas, np.stack(codes), gap, diverged, dead_at,
-                        np.stack(points), limit, best_rate, None, _row_best(gap, ~diverged),
-                        cell, tied, tol=default_tol(map_surface(c, 0)))
+                        np.stack(points), limit, best_rate, None, best, cell, tied,
+                        tol=default_tol(map_surface(c, 0)), steps_to_converge=conv)
 
 
 def batch_map(config: MapConfig, dataset: str = "digits") -> StabilityMap:
@@ -716,25 +767,26 @@ def compute(config: MapConfig) -> StabilityMap:
 
 
 def condition_steps(m: StabilityMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bowl of a condition map: steps to converge (diagnose, full path) measured at the
-    row's best grid rate and at theory's 2/(L+mu), and theory's prediction at 2/(L+mu)
-    (``theory.steps_to``: log(tol / d0) / log rho). NaN where a run did not converge."""
+    """Per bowl of a condition map: steps to converge measured at the row's best grid rate
+    (from the map), measured at theory's 2/(L+mu) (one more run per bowl, diagnose on its
+    path), and theory's prediction at 2/(L+mu) (``theory.steps_to``: log(tol / d0) / log rho).
+    NaN where a run did not converge."""
     from engine.diagnose import diagnose
 
     c = m.config
-    at_best, at_theory, predicted = [], [], []
+    at_best = np.array([m.steps_to_converge[i, b] if b >= 0 else np.nan
+                        for i, b in enumerate(m.best)], np.float64)
+    at_theory, predicted = [], []
     for i in range(len(m.rows)):
         surface = map_surface(c, i)
         th = quadratic_theory(surface)
-        rates = [th.best_rate] + ([float(m.rates[m.best[i]])] if m.best[i] >= 0 else [])
-        sw = descent.sweep(surface, rates, c.steps)
-        steps = [diagnose(surface, t).steps_to_converge for t in sw]
-        at_theory.append(np.nan if steps[0] is None else steps[0])
-        at_best.append(np.nan if len(steps) < 2 or steps[1] is None else steps[1])
+        t = descent.run(surface, th.best_rate, c.steps)
+        s = diagnose(surface, t).steps_to_converge
+        at_theory.append(np.nan if s is None else s)
         d0 = float(np.linalg.norm(np.asarray(surface.start) - np.asarray(surface.minima[0].point)))
         p = th.steps_to(th.best_rate, default_tol(surface), d0)
         predicted.append(np.nan if p is None else p)
-    return np.array(at_best, float), np.array(at_theory, float), np.array(predicted, float)
+    return at_best, np.array(at_theory, np.float64), np.array(predicted, np.float64)
 
 
 # ----------------------------------------------------------------------------
@@ -842,7 +894,7 @@ def summary(m: StabilityMap) -> list[str]:
     elif c.kind == "condition":
         out.append(f"Every bowl has L = {fmt(c.curvature)}: the measured divergence boundary is "
                    f"within one cell of 2/L = {2 / c.curvature:.4g} on {a.boundary_ok} of {a.rows} "
-                   f"rows, and the best rate (lowest final loss) is within one cell of 2/(L+μ) on "
+                   f"rows, and the best rate (fewest steps to converge) is within one cell of 2/(L+μ) on "
                    f"{a.best_ok} of {a.rows} rows.")
     else:
         edge = largest_stable(m)
