@@ -47,8 +47,8 @@ def pct(v: float) -> str:
 
 setup_jax()
 st.title("Fine-tuning without forgetting")
-st.caption("A network learns task A, then is fine-tuned on task B. A small learning rate makes small, "
-           "precise adjustments; a large one can overwrite what the network knew (catastrophic "
+st.caption("A network learns task A, then is fine-tuned on task B. A small learning rate changes the "
+           "weights little; a large one can overwrite what the network knew (catastrophic "
            "forgetting). Everything below is measured from the runs shown.")
 
 with st.sidebar:
