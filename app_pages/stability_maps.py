@@ -263,10 +263,6 @@ load_from_url_once()
 with st.sidebar:
     raw, bs_problems = controls()
 config, problems = maps.check_config(raw)
-if st.session_state.get("maps_url_config") != config:  # the link's warnings go once it is changed
-    st.session_state["maps_url_warnings"] = []
-for w in [*st.session_state.get("maps_url_warnings", []), *bs_problems, *problems]:
-    st.warning(w, icon=":material/warning:")
 
 if config.kind == "batch":
     spin = (f"Training the digits MLP at {config.n} rates × {len(config.batch_sizes)} batch sizes "
@@ -278,7 +274,11 @@ with st.spinner(spin):
     m = cached_map(config)
 
 chart_key = f"maps_chart_{config.kind}"
-i, j = pick_cell(m, chart_key)
+i, j = pick_cell(m, chart_key)  # may add a warning about the link's cell
+if st.session_state.get("maps_url_config") != config:  # the link's warnings go once it is changed
+    st.session_state["maps_url_warnings"] = []
+for w in [*st.session_state.get("maps_url_warnings", []), *bs_problems, *problems]:
+    st.warning(w, icon=":material/warning:")
 write_to_url(config, (i, j))
 st.plotly_chart(map_figure(m, config.color, selected=(i, j)), key=chart_key, on_select="rerun",
                 selection_mode="points")
