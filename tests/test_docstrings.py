@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theory",
            "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "engine.scene",
-           "engine.limits", "engine.optimizers",
+           "engine.limits", "engine.optimizers", "engine.schedule_runs", "engine.formula",
            "ui.presets", "ui.progress", "lessons.loader"]
 
 
