@@ -128,7 +128,7 @@ def write_docs_screenshot(path: Path = ROOT / "docs" / "stability-map.png") -> N
 
     with serve_app() as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1900})
         open_map(page, f"{base}/stability-maps")
         page.locator(CHART).first.scroll_into_view_if_needed()
         page.screenshot(path=str(path), full_page=False)
