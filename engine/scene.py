@@ -8,16 +8,30 @@ a query string becomes the default plus a warning sentence, never an exception.
 ('ravine', (0.1,), 1000)
 >>> len(warnings)
 2
+
+Your own surface travels as its formula and view box (``surface=custom&f=...&xmin=...``);
+a formula the parser refuses gets a warning and the default surface:
+
+>>> scene, warnings = scene_from_query({"surface": "custom", "f": "x**2 + 10*y**2",
+...                                     "xmin": "-2", "xmax": "2", "ymin": "-1", "ymax": "1"})
+>>> scene.surface, scene.formula, scene.box
+('custom', 'x**2 + 10*y**2', ((-2.0, 2.0), (-1.0, 1.0)))
+>>> scene, warnings = scene_from_query({"surface": "custom", "f": "__import__('os')"})
+>>> scene.surface, warnings[0][:48]
+('quadratic', 'The formula in the link was refused: Unknown fun')
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
 from engine import optimizers, schedules, surfaces
+from engine.formula import MAX_COORDINATE, FormulaError, check_bounds
 
 RATE_MIN, RATE_MAX = 1e-4, 10.0
 STEPS_MIN, STEPS_MAX = 10, 1000
@@ -25,6 +39,8 @@ MOMENTUM_MAX = 0.99
 MAX_RATES = 4
 NOISE_MAX = 100.0
 SEED_MAX = 2**31 - 1
+CUSTOM = "custom"  # the surface name of your own formula (not one of surfaces.names())
+BOX_KEYS = ("xmin", "xmax", "ymin", "ymax")
 
 
 @dataclass(frozen=True)
@@ -66,9 +82,13 @@ class Scene:
     optimizers: tuple[str, ...] = ()  # one engine.optimizers key per rate; () or short: "sgd"
     noise: float = 0.0  # std of the Gaussian noise added to every gradient
     seed: int = 0  # the noise's seed (the same noise for every run of the scene)
+    formula: str = ""  # f(x, y) as typed, when surface == "custom" (else "")
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None  # its view box; None: ±3
 
     def build_surface(self) -> surfaces.Surface:
-        return surfaces.get(self.surface, **dict(self.params))
+        """The scene's surface; a custom one raises :class:`engine.formula.FormulaError` if its
+        formula or box is refused (:func:`scene_from_query` never returns such a scene)."""
+        return build_surface(self.surface, self.params, self.formula, self.box)
 
     def optimizer_of(self, i: int) -> str:
         """The optimizer key of run ``i`` ("sgd", the heavy ball with ``momentum``, by default)."""
@@ -78,6 +98,31 @@ class Scene:
     def run_optimizers(self) -> tuple[str, ...]:
         """One optimizer key per rate."""
         return tuple(self.optimizer_of(i) for i in range(len(self.rates)))
+
+
+@lru_cache(maxsize=32)
+def custom_surface(formula: str, box=None) -> surfaces.Surface:
+    """``surfaces.custom(formula, box)``, one Surface per (formula, box): the formula compiles
+    once (engine.formula keeps one function per normalised formula) and its minima are
+    searched once. Raises :class:`FormulaError` (not cached) for a refused formula or box."""
+    return surfaces.custom(formula, bounds=surfaces.CUSTOM_BOUNDS if box is None else box)
+
+
+def build_surface(name: str, params=(), formula: str = "", box=None) -> surfaces.Surface:
+    """A named surface with ``params``, or your own (``name == "custom"``) from formula and box."""
+    if name == CUSTOM:
+        return custom_surface(formula, box)
+    return surfaces.get(name, **dict(params))
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown literally in Markdown: every ASCII punctuation mark backslash-escaped
+    (so ``x**2`` is not bold, ``$`` starts no formula, ``:red[`` no colour).
+
+    >>> print(markdown_text("x**2 at column 3"))
+    x\\*\\*2 at column 3
+    """
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
 
 
 def default_params(name: str) -> tuple[tuple[str, float], ...]:
@@ -126,10 +171,18 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
     warnings: list[str] = []
     base = Scene()
     name = query.get("surface", base.surface)
-    if name not in surfaces.names():
+    if name not in surfaces.names() and name != CUSTOM:
         warnings.append(f"Unknown surface `{_literal(name)}`; using "
-                        f"`{base.surface}`. Choose one of: {', '.join(surfaces.names())}.")
+                        f"`{base.surface}`. Choose one of: {', '.join(surfaces.names())}, "
+                        f"{CUSTOM}.")
         name = base.surface
+    formula, box = "", None
+    if name == CUSTOM:
+        custom = _custom_from_query(query, warnings)
+        if custom is None:
+            name = base.surface
+        else:
+            formula, box = custom
     params = tuple(
         (p.key, _number(query[p.key], p.key, p.lo, p.hi, p.default, warnings)
          if p.key in query else p.default)
@@ -182,19 +235,47 @@ def scene_from_query(query: dict[str, str]) -> tuple[Scene, list[str]]:
         seed = int(_number(query["seed"], "seed", 0, SEED_MAX, 0, warnings))
     start = None
     if "x0" in query or "y0" in query:
-        surface = surfaces.get(name, **dict(params))
+        surface = build_surface(name, params, formula, box)
         (x0, x1), (y0, y1) = surface.bounds
         sx = _number(query.get("x0", surface.start[0]), "x0", x0, x1, surface.start[0], warnings)
         sy = _number(query.get("y0", surface.start[1]), "y0", y0, y1, surface.start[1], warnings)
         start = (sx, sy)
     return Scene(name, params, rates, steps, start, momentum, schedule, opts, noise,
-                 seed), warnings
+                 seed, formula, box), warnings
+
+
+def _custom_from_query(query: dict[str, str], warnings: list[str]):
+    """(formula, box) of ``surface=custom&f=...&xmin=...``, or None (with a warning) when the
+    formula or the surface it makes is refused. A junk box gets a warning and the default box."""
+    text = str(query.get("f", ""))
+    box = None
+    if any(k in query for k in BOX_KEYS):
+        (dx0, dx1), (dy0, dy1) = surfaces.CUSTOM_BOUNDS
+        values = [_number(query.get(k, d), k, -MAX_COORDINATE, MAX_COORDINATE, d, warnings)
+                  for k, d in zip(BOX_KEYS, (dx0, dx1, dy0, dy1), strict=True)]
+        try:
+            box = check_bounds(((values[0], values[1]), (values[2], values[3])))
+        except FormulaError as err:
+            warnings.append(f"The box in the link was refused: {markdown_text(err)} Using x and "
+                            f"y from {fmt(dx0)} to {fmt(dx1)}.")
+    try:
+        custom_surface(text, box)
+    except (ValueError, ArithmeticError) as err:  # FormulaError is a ValueError
+        warnings.append(f"The formula in the link was refused: {markdown_text(err)} "
+                        f"(`f={_literal(text)}`); using the default surface, `{Scene.surface}`.")
+        return None
+    return text, box
 
 
 def scene_to_query(scene: Scene) -> dict[str, str]:
     """The query parameters that restore ``scene`` exactly."""
     q = {"surface": scene.surface}
     q.update({k: fmt(v) for k, v in scene.params})
+    if scene.surface == CUSTOM:
+        q["f"] = scene.formula
+        if scene.box is not None:
+            (x0, x1), (y0, y1) = scene.box
+            q.update(zip(BOX_KEYS, map(fmt, (x0, x1, y0, y1)), strict=True))
     q["lr"] = ",".join(fmt(r) for r in scene.rates)
     q["steps"] = str(scene.steps)
     if scene.start is not None:
@@ -228,8 +309,11 @@ def checked_rate_range(lo: float, hi: float, default: tuple[float, float]
 
 
 def with_surface(scene: Scene, name: str) -> Scene:
-    """The same scene on another surface, with that surface's default parameters and start."""
-    return replace(scene, surface=name, params=default_params(name), start=None)
+    """The same scene on another surface, with that surface's default parameters and start
+    (a custom surface keeps the scene's formula and box; another drops them)."""
+    custom = name == CUSTOM
+    return replace(scene, surface=name, params=default_params(name), start=None,
+                   formula=scene.formula if custom else "", box=scene.box if custom else None)
 
 
 def run_scene(scene: Scene):
