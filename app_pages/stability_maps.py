@@ -187,8 +187,9 @@ def pick_cell(m: maps.StabilityMap, chart_key: str) -> tuple[int, int]:
 def row_text(m: maps.StabilityMap, i: int) -> str:
     kind = m.config.kind
     v = m.rows[i]
-    return {"momentum": f"β = {fmt(v)}", "condition": f"κ = {v:.4g}",
-            "batch": f"batch size {int(v)}"}[kind]
+    if kind == "batch":
+        return f"batch size {m.row_labels[i] if m.row_labels else int(v)}"
+    return f"β = {fmt(v)}" if kind == "momentum" else f"κ = {v:.4g}"
 
 
 def write_to_url(config: maps.MapConfig, cell: tuple[int, int]) -> None:
@@ -309,5 +310,6 @@ if config.kind == "condition":
                     f"one on the {int(ok.sum())} bowls where both converged within {config.steps} "
                     "steps.")
 
-st.markdown("Why these shapes: the [momentum lesson](/10-momentum-map) walks through the "
-            "rate × momentum map with live runs.")
+if config.kind == "momentum":
+    st.markdown("Why these shapes: the [momentum lesson](/10-momentum-map) walks through the "
+                "rate × momentum map with live runs.")

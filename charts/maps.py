@@ -316,7 +316,8 @@ def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, i
         uirevision=f"{kind}:{n}:{len(rows)}",
     )
     if kind == "batch":
-        layout["yaxis"].update(tickvals=rows.tolist(), ticktext=[str(int(b)) for b in rows])
+        labels = m.row_labels or tuple(str(int(b)) for b in rows)
+        layout["yaxis"].update(tickvals=rows.tolist(), ticktext=list(labels))
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
@@ -369,11 +370,14 @@ def legend_text(m: StabilityMap, color_by: str) -> str:
     if color_by == "regime":
         parts.append("Colour: how each run ended (legend below the map).")
     elif color_by == "steps":
-        parts.append("Colour: steps to converge (darker is fewer); blank cells did not converge "
-                     "within the budget.")
+        parts.append("Colour: steps to converge (yellow is fewest, purple most); blank cells did "
+                     "not converge within the budget.")
     else:
         parts.append("Colour: log₁₀ of the final loss (darker is lower).")
-    parts.append("Hatched cells diverged; dotted cells ended in a local minimum.")
+    if m.diverged.any():
+        parts.append("Hatched cells diverged.")
+    if np.any(m.regimes == CODE["local minimum"]):
+        parts.append("Dotted cells ended in a local minimum.")
     a = agreement(m)
     if m.config.kind == "momentum" and m.theory_limit is not None:
         parts.append(f"Dashed line: theory's boundary 2(1+β)/L (the measured one matches it "
@@ -381,8 +385,6 @@ def legend_text(m: StabilityMap, color_by: str) -> str:
                      "heavy ball; ring: the measured lowest final loss.")
     elif m.config.kind == "condition":
         parts.append("Dashed line: 2/L; dotted curve: 2/(L+μ); rings: each row's best rate.")
-    elif m.config.kind == "batch":
-        edges = [r for r in largest_stable(m) if r is not None]
-        if edges:
-            parts.append("Diamonds: the largest rate at which no seed diverged, per batch size.")
+    elif m.config.kind == "batch" and any(r is not None for r in largest_stable(m)):
+        parts.append("Diamonds: the largest rate at which no seed diverged, per batch size.")
     return " ".join(parts)

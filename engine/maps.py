@@ -454,6 +454,7 @@ class StabilityMap:
     curves: np.ndarray | None = None  # network: (seeds, m, n, steps+1) training loss
     tol: float = 0.0
     steps_to_converge: np.ndarray | None = None  # condition map: (m, n), NaN where not
+    row_labels: tuple[str, ...] | None = None  # batch map: "32", "2000 (full batch)"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -756,9 +757,10 @@ def batch_map(config: MapConfig, dataset: str = "digits") -> StabilityMap:
     final = np.median(curves[..., -1].astype(np.float64), axis=0)
     diverged = codes == CODE["diverged"]
     cell, tied = best_cell(final, ~diverged)
+    labels = tuple(f"{b} (full batch)" if b >= len(d.x_train) else str(b) for b in c.batch_sizes)
     return StabilityMap(c, rates, np.array(c.batch_sizes, np.float64), codes, final, diverged,
                         dead, None, None, None, None, _row_best(final, ~diverged), cell, tied,
-                        curves=curves)
+                        curves=curves, row_labels=labels)
 
 
 def compute(config: MapConfig) -> StabilityMap:
@@ -868,7 +870,11 @@ def summary(m: StabilityMap) -> list[str]:
     counts = m.counts()
     total = m.regimes.size
     parts = [f"{v} {k}" for k, v in counts.items() if v]
-    out.append(f"{total:,} runs of {c.steps} steps: " + ", ".join(parts) + ".")
+    if c.kind == "batch":
+        out.append(f"{total:,} cells × {c.seeds} seed(s) = {total * c.seeds:,} training runs of "
+                   f"{c.steps} steps: " + ", ".join(parts) + " (cells).")
+    else:
+        out.append(f"{total:,} runs of {c.steps} steps: " + ", ".join(parts) + ".")
     a = agreement(m)
     if c.kind == "momentum":
         if m.theory_limit is None:
