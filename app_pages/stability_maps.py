@@ -18,8 +18,13 @@ from ui.widgets import regime_badge
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_map(config: maps.MapConfig) -> maps.StabilityMap:
+def _cached_map(config: maps.MapConfig) -> maps.StabilityMap:
     return maps.compute(config)
+
+
+def cached_map(config: maps.MapConfig) -> maps.StabilityMap:
+    """The map, cached on everything but its colouring (a recolour runs nothing)."""
+    return _cached_map(replace(config, color="regime"))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -157,7 +162,7 @@ def pick_cell(m: maps.StabilityMap, chart_key: str) -> tuple[int, int]:
     ss = st.session_state
     rows, cols = m.shape
     default = m.best_cell or (0, 0)
-    if ss.get("maps_pick_for") != m.config:
+    if ss.get("maps_pick_for") != m.config:  # a new map (its colouring is not part of it)
         ss["maps_pick_for"] = m.config
         start = default
         url_cell = ss.pop("maps_url_cell", None)
@@ -202,7 +207,7 @@ def write_to_url(config: maps.MapConfig, cell: tuple[int, int]) -> None:
 
 def show_surface_run(m: maps.StabilityMap, i: int, j: int) -> None:
     config = m.config
-    t, d = cached_cell(config, i, j)
+    t, d = cached_cell(m.config, i, j)
     surface = maps.map_surface(config, i)
     lr = float(m.rates[j])
     beta = maps.cell_momentum(m, i)
@@ -298,7 +303,7 @@ else:
     show_surface_run(m, i, j)
 
 if config.kind == "condition":
-    at_best, at_theory, predicted = cached_condition_steps(config)
+    at_best, at_theory, predicted = cached_condition_steps(m.config)
     st.plotly_chart(steps_figure(m.rows, at_best, predicted), key="maps_steps")
     ok = np.isfinite(at_theory) & np.isfinite(predicted)
     if ok.any():

@@ -99,6 +99,12 @@ def test_picking_a_cell_shows_that_exact_run_and_its_playground_link():
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     marked = next(t for t in spec["data"] if t.get("name") == "the run shown below")
     assert marked["x"] == [float(j)]
+    # recolouring the map keeps the cell (and runs nothing new: the map is cached without it)
+    at.radio(key="maps_color").set_value("loss").run()
+    ok(at)
+    assert shown_run(at)[0] == heading and query(at)["color"] == "loss"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["colorscale"] == "Viridis" or spec["data"][0].get("zmax") == 250
 
 
 def test_a_link_restores_the_map_and_its_cell():
