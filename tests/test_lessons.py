@@ -434,3 +434,20 @@ def test_a_paragraph_citing_a_hidden_run_waits_for_the_prediction():
     assert not at.exception
     shown = " ".join(m.value for m in at.markdown)
     assert f"0.5 within {steps} steps" in shown
+
+
+def test_mixed_optimizer_charts_name_each_runs_optimizer():
+    """Lesson 9 runs SGD and Adam at the same rate: every legend names each run's optimizer."""
+    import json
+
+    lesson = next(lesson for lesson in LESSONS if lesson.slug.startswith("09"))
+    at = lesson_app(lesson)
+    checked = 0
+    for chart in at.get("plotly_chart"):
+        runs = [t["name"] for t in json.loads(chart.proto.spec)["data"]
+                if "lr = " in str(t.get("name")) and t.get("showlegend", True)]
+        if any(not name.startswith("lr = ") for name in runs):  # a mixed-optimizer chart
+            checked += 1
+            assert not any(name.startswith("lr = ") for name in runs), runs
+            assert len(set(runs)) == len(runs), runs
+    assert checked >= 4

@@ -161,8 +161,10 @@ def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None
 
 
 def _run_label(scene: Scene, i: int, lr: float) -> str:
-    key = scene.optimizer_of(i)
-    return rate_label(lr) if key == "sgd" else f"{optimizer_set.get(key).label}, {rate_label(lr)}"
+    """"lr = 0.1" when every run is SGD, else with the optimizer: "Adam, lr = 0.1", "SGD, lr = 1"."""
+    if all(k == "sgd" for k in scene.run_optimizers):
+        return rate_label(lr)
+    return f"{optimizer_set.get(scene.optimizer_of(i)).label}, {rate_label(lr)}"
 
 
 def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None:
@@ -192,10 +194,14 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     for i, (col, lr, d) in enumerate(zip(badge_cols, rates, diagnoses, strict=True)):
         with col:
             regime_badge(d.regime.value, label=f"{_run_label(scene, i, lr)}: ")
+    # name runs by optimizer and rate when they differ in optimizer (two "lr = 1" lines otherwise)
+    labels = None
+    if any(k != "sgd" for k in scene.run_optimizers):
+        labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
     left, right = st.columns([3, 2])
-    left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430),
-                      key=_key(lesson, exp.id, "traj"))
-    right.plotly_chart(loss_figure(surface, sweep), key=_key(lesson, exp.id, "loss"))
+    left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430,
+                                        labels=labels), key=_key(lesson, exp.id, "traj"))
+    right.plotly_chart(loss_figure(surface, sweep, labels=labels), key=_key(lesson, exp.id, "loss"))
     if scene.noise:
         st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
                    "random noise to each run's gradient, as a mini-batch would.")
