@@ -110,6 +110,11 @@ def page_reruns(repeats: int) -> list[dict]:
             at.number_input(key="maps_lo_momentum").set_value(float(v)).run()
             times.append(time.perf_counter() - t0)
             assert not at.exception, [e.value for e in at.exception]
+            # really a new map: the link and the map's own first rate say so
+            lo = at.query_params["lo"]
+            lo = lo[0] if isinstance(lo, list) else lo
+            assert float(lo) == float(f"{v:.6g}"), (lo, v)
+        print(f"    reruns (s): {', '.join(f'{x:.3f}' for x in times)}")
         t = common.timing(times)
         print(f"  page rerun after a change of range, 128 x 128 x {steps}: {t.s()}")
         rows.append(common.row(f"Stability maps page rerun after a change of range, warm "
