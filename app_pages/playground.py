@@ -1,17 +1,20 @@
 """Playground: a surface, up to four runs (each a rate and an optimizer), and what each one does."""
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import streamlit as st
 
-from charts.playground import loss_figure, step_size_figure, trajectory_figure
-from engine import limits, optimizers, surfaces, theory
+from charts import export
+from charts.playground import MAX_FRAMES, loss_figure, step_size_figure, trajectory_figure
+from engine import formula, limits, optimizers, surfaces, theory
 from engine.diagnose import MIN_OVERSHOOTS, default_tol
-from engine.scene import Scene, fmt, run_scene
+from engine.grid import loss_grid
+from engine.scene import CUSTOM, Scene, build_surface, fmt, markdown_text, run_scene
 from ui import playground_state as state
 from ui.presets import preset_help, presets
-from ui.runtime import warm_up
+from ui.runtime import setup_jax, warm_up
 from ui.widgets import regime_badge
 
 GROWTH_WINDOW = 60  # steps over which the table counts the distance growing
@@ -24,11 +27,18 @@ def cached_run(scene: Scene):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_limit(surface: str, params: tuple, key: str, steps: int, start, noise: float,
-                 seed: int, momentum: float) -> float | None:
+def cached_limit(surface: str, params: tuple, formula_text: str, box, key: str, steps: int, start,
+                 noise: float, seed: int, momentum: float) -> float | None:
     """engine.limits.measured_limit for plain, hashable arguments, cached."""
-    return limits.measured_limit(surfaces.get(surface, **dict(params)), key, steps, start=start,
-                                 noise=noise, seed=seed, momentum=momentum)
+    return limits.measured_limit(build_surface(surface, params, formula_text, box), key, steps,
+                                 start=start, noise=noise, seed=seed, momentum=momentum)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def blank_share(formula_text: str, box) -> float:
+    """The share of your own surface's box (on the drawn grid) where f is not finite."""
+    _, _, z = loss_grid(build_surface(CUSTOM, (), formula_text, box))
+    return float(np.mean(~np.isfinite(z)))
 
 
 def dash(value) -> str:
@@ -56,16 +66,22 @@ def limit_text(value: float | None) -> str:
 state.load_from_url_once()
 with st.sidebar:
     scene = state.controls()
-warm_up(scene.surface)
+custom = scene.surface == CUSTOM
 surface = scene.build_surface()
-sweep, diagnoses = cached_run(scene)
+if custom:  # compiled once per formula, on its first run (warm_up is per named family)
+    setup_jax()
+    with st.spinner("Compiling the engine for your formula (once per formula)…"):
+        sweep, diagnoses = cached_run(scene)
+else:
+    warm_up(scene.surface)
+    sweep, diagnoses = cached_run(scene)
 state.write_to_url(scene)
 keys = scene.run_optimizers
 labels = [state.run_label(scene, i) for i in range(len(scene.rates))]
 mixed = any(k != "sgd" for k in keys)
 
 st.title("Playground")
-st.caption(surface.description)
+st.caption(markdown_text(surface.description) if custom else surface.description)
 for warning in st.session_state.get("url_warnings", []):
     st.warning(warning, icon=":material/warning:")
 
@@ -84,6 +100,22 @@ st.plotly_chart(trajectory_figure(surface, sweep, labels=labels), key="trajector
 left, right = st.columns(2)
 left.plotly_chart(loss_figure(surface, sweep, labels=labels), key="loss")
 right.plotly_chart(step_size_figure(sweep, labels=labels), key="step_size")
+if custom:
+    st.subheader("Minima of your formula")
+    for m in surfaces.custom_minima_report(surface):
+        kind = "Global" if m["is_global"] else "Local"
+        st.markdown(f"- **{kind} minimum**, f = {m['value']:.4g}: {m['text']}.")
+    st.caption(f"Found numerically, so they may miss some: Newton's method from a "
+               f"{formula.GRID_STARTS} × {formula.GRID_STARTS} grid of starts inside the box, each "
+               "end kept only if its gradient is tiny and its Hessian positive definite (or f "
+               "rises all around it). A narrow basin between the starts, or a minimum on or "
+               "outside the box's edge, is not listed. Each minimum's own 2/L uses its largest "
+               "curvature L: plain gradient descent at a rate above it cannot settle there.")
+    share = blank_share(scene.formula, scene.box)
+    if share > 0:
+        st.caption(f"f is not a finite number on {share:.0%} of the box (left blank on the "
+                   "surface). A run that steps there is frozen at that step and counted as "
+                   "diverged, like a run that blows up.")
 if scene.noise:
     st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
                "random kick to every run's gradient, as a mini-batch's error would. Theory's "
@@ -196,8 +228,9 @@ limit_rows, no_formula, kinds, above_theory = [], [], set(), False
 for key in dict.fromkeys(keys):
     beta = heavy_ball_beta(scene, key)
     name = state.optimizer_name(scene, keys.index(key))
-    measured_limit = cached_limit(scene.surface, scene.params, key, scene.steps, scene.start,
-                                  scene.noise, scene.seed, scene.momentum)
+    measured_limit = cached_limit(scene.surface, scene.params, scene.formula, scene.box, key,
+                                  scene.steps, scene.start, scene.noise, scene.seed,
+                                  scene.momentum)
     if th is not None and beta is not None:
         bound = th.stable_below_momentum(beta) if beta else th.stable_below
         formula = f"2/L = {bound:.4g}" if beta == 0.0 else f"2(1+β)/L = {bound:.4g}"
@@ -223,7 +256,32 @@ if no_formula:
            + "; ".join(WHY_NO_FORMULA[k] for k in sorted(kinds)) + ". " + how)
 elif th is None:
     how += " Theory has no closed form on this surface."
+    if custom:
+        how += " Compare with each minimum's own 2/L listed above."
 st.caption(how)
+
+st.subheader("Download")
+name = "your-own" if custom else scene.surface
+d1, d2, d3 = st.columns(3)
+d1.download_button(
+    "Download GIF", key="download_gif", on_click="ignore", icon=":material/download:",
+    data=state.on_demand("gif", scene, partial(export.trajectory_gif, surface, sweep, labels)),
+    file_name=f"learning-rate-lab-{name}.gif", mime="image/gif", use_container_width=True)
+d2.download_button(
+    "Download CSV of the runs", key="download_runs", on_click="ignore",
+    icon=":material/download:",
+    data=state.on_demand("runs", scene, partial(export.runs_csv, sweep, labels, keys)),
+    file_name=f"learning-rate-lab-{name}-runs.csv", mime="text/csv", use_container_width=True)
+d3.download_button(
+    "Download CSV of the table", key="download_table", on_click="ignore",
+    icon=":material/download:",
+    data=state.on_demand("table", scene, partial(export.table_csv, rows)),
+    file_name=f"learning-rate-lab-{name}-table.csv", mime="text/csv", use_container_width=True)
+st.caption("The GIF is the animation above: the surface, every path and head in the same "
+           f"colours, a legend and a step counter, at most {MAX_FRAMES} frames. The runs' "
+           "CSV has one row per run and step (run, label, optimizer, rate, step, x, y, loss, "
+           "step size, diverged) in the engine's own numbers; the table's is the measured table "
+           "above. Each file is built when you click.")
 
 st.subheader("Share this scene")
 st.code(state.share_link(scene), language=None)

@@ -289,3 +289,132 @@ def test_sliders_never_recompile_with_four_optimizers():
         assert not at.exception, (key, [e.value for e in at.exception])
         assert trace_count() == compiled, f"changing {key} compiled the engine again"
     assert _q(at, "steps") == "400" and _q(at, "b") == "20"
+
+
+# ----------------------------------------------------------------------------
+# Your own formula, and the downloads (issue 12).
+# ----------------------------------------------------------------------------
+
+ROSENBROCK_LIKE = "(1-x)**2 + 5*(y-x**2)**2"
+
+
+def minima_lines(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if "minimum**" in m.value]
+
+
+def test_typing_a_formula_runs_it_and_lists_its_minima():
+    at = playground({"lr": "0.01,0.03"})
+    at.selectbox(key="surface").set_value("custom").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key="formula").set_value(ROSENBROCK_LIKE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    # the minimum at (1, 1), its curvature and its own 2/L, from the numerical search
+    (line,) = minima_lines(at)
+    assert line.startswith("- **Global minimum**, f = 0: at (1, 1) the largest curvature is")
+    assert "so rates above 0.0388 cannot stay" in line
+    assert "Found numerically, so they may miss some" in captions(at)
+    # the runs are there: badges, table rows, paths on the chart, the scene in the link
+    rows = at.dataframe[0].value
+    assert list(rows["run"]) == ["lr = 0.01", "lr = 0.03"]
+    names = [d.get("name") for d in spec(at)["data"] if d.get("mode") == "lines"]
+    assert {"lr = 0.01", "lr = 0.03"} <= set(names)
+    # from the start (-2.4, 1.8) the valley is steep: 0.03 blows up, 0.01 crawls along it
+    assert list(rows["regime"]) == ["slow", "diverged"]
+    paths = {d["name"]: d for d in spec(at)["data"] if d.get("mode") == "lines"}
+    assert len(paths["lr = 0.01"]["x"]) == 101 and len(paths["lr = 0.03"]["x"]) < 10
+    assert spec(at)["layout"]["xaxis"]["range"] == [-3, 3]
+    assert _q(at, "surface") == "custom" and _q(at, "f") == ROSENBROCK_LIKE
+    assert len(at.get("download_button")) == 3
+
+
+def test_an_unsafe_formula_is_refused_in_words_with_its_column_and_no_traceback():
+    at = playground({"surface": "custom", "f": ROSENBROCK_LIKE, "lr": "0.01"})
+    before = spec(at)["data"]
+    at.text_input(key="formula").set_value("__import__('os').system('id')").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert error.value.startswith("**Refused:**") and "column 17" in error.value
+    assert "system" in error.value
+    assert any(c.value.endswith("^ column 17") for c in at.code)
+    assert "Still running the last formula that worked" in captions(at)
+    # the page still runs the last accepted formula, and the link keeps it
+    assert spec(at)["data"] == before and _q(at, "f") == ROSENBROCK_LIKE
+    at.text_input(key="formula").set_value("x + ").run()
+    assert not at.exception and "ends too early" in at.error[0].value
+    at.text_input(key="formula").set_value("x**2 + y**2").run()
+    assert not at.error and _q(at, "f") == "x**2 + y**2"
+
+
+def test_a_box_with_no_minimum_is_refused_and_a_bad_box_named():
+    at = playground({"surface": "custom", "f": "x**2 + y**2"})
+    at.number_input(key="box_xmin").set_value(1.0).run()  # x from 1 to 3: the minimum is outside
+    assert not at.exception and "No minimum of f was found inside the box" in at.error[0].value
+    at.number_input(key="box_xmin").set_value(5.0).run()
+    assert not at.exception and "Each side of the box needs min" in at.error[0].value
+
+
+def test_custom_link_round_trips_and_junk_formula_in_a_link_falls_back():
+    query = {"surface": "custom", "f": ROSENBROCK_LIKE, "xmin": "-2", "xmax": "2",
+             "ymin": "-1", "ymax": "3", "lr": "0.02", "steps": "150", "x0": "-1.5",
+             "y0": "2.5"}
+    at = playground(query)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.selectbox(key="surface").value == "custom"
+    assert at.text_input(key="formula").value == ROSENBROCK_LIKE
+    assert [at.number_input(key=f"box_{k}").value for k in ("xmin", "xmax", "ymin", "ymax")] == [
+        -2, 2, -1, 3]
+    assert (at.number_input(key="x0").value, at.number_input(key="y0").value) == (-1.5, 2.5)
+    assert {k: _q(at, k) for k in query} == query
+    share = next(c.value for c in at.code if "?" in c.value)
+    assert "f=%281-x%29%2A%2A2" in share
+    # an unsafe formula in a link: a warning naming the problem, the default surface
+    at = playground({"surface": "custom", "f": "__import__('os').system('id')", "lr": "0.05"})
+    text = " ".join(w.value for w in at.warning)
+    assert "The formula in the link was refused: Attributes such as" in text
+    assert "column 17" in text
+    assert at.selectbox(key="surface").value == "quadratic" and _q(at, "lr") == "0.05"
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_custom_sliders_never_recompile():
+    from engine.descent import trace_count
+
+    at = playground({"surface": "custom", "f": "x**2 + 10*sin(y)**2 + 0.5*x", "lr": "0.01,0.05"})
+    compiled = trace_count()
+    for kind, key, value in [("number_input", "lr_num_0", 0.02), ("slider", "steps", 300),
+                             ("number_input", "x0", 1.0), ("number_input", "y0", -2.0),
+                             ("number_input", "box_xmax", 4.0)]:
+        getattr(at, kind)(key=key).set_value(value).run()
+        assert not at.exception, (key, [e.value for e in at.exception])
+        assert trace_count() == compiled, f"changing {key} compiled the engine again"
+
+
+def test_downloads_are_built_on_demand_once_per_scene():
+    import csv
+    import io
+
+    from PIL import Image
+
+    from engine.scene import Scene, run_scene
+    from ui import playground_state as state
+
+    scene = Scene("custom", (), (0.01, 0.05), 60, formula=ROSENBROCK_LIKE)
+    surface, sweep, _ = run_scene(scene)
+    calls = []
+
+    def build():
+        calls.append(1)
+        from charts.export import trajectory_gif
+        return trajectory_gif(surface, sweep, ["a", "b"])
+
+    get = state.on_demand("gif", scene, build)
+    assert calls == []  # nothing is built until the button is clicked
+    data = get()
+    assert state.on_demand("gif", scene, build)() is data and calls == [1]
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "GIF" and im.n_frames == 61
+    runs = state.on_demand("runs", scene, lambda: __import__("charts.export").export.runs_csv(
+        sweep, ["a", "b"], ["sgd", "sgd"]))()
+    rows = list(csv.DictReader(io.StringIO(runs)))
+    assert len(rows) == 2 * 61 and float(rows[61]["rate"]) == pytest.approx(0.05)
