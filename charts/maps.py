@@ -190,9 +190,12 @@ def theory_traces(m: StabilityMap) -> list[dict]:
             mu_marks = {"2/L": th.stable_below, "2/(L+μ)": th.best_rate}
             xs = rate_position(m, list(mu_marks.values()))
             keep = [(float(x), k) for x, k in zip(xs, mu_marks, strict=True) if -0.5 <= x <= n - 0.5]
+            labels = [k for _, k in keep]
+            if len(keep) == 2 and abs(keep[0][0] - keep[1][0]) < 4:  # too close for two labels
+                labels = ["", "2/L, 2/(L+μ)"]
             if keep:
                 out.append(dict(type="scatter", x=[x for x, _ in keep], y=[0.0] * len(keep),
-                                mode="markers+text", text=[k for _, k in keep],
+                                mode="markers+text", text=labels,
                                 textposition=["top left", "top right"][:len(keep)],
                                 hoverinfo="skip",
                                 textfont=dict(color="black", size=12),
