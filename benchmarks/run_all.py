@@ -26,6 +26,7 @@ SCRIPTS = {  # name: (file, title of its section in the table)
     "browser": ("bench_browser.py", "Playground in headless Chromium"),
     "tuning": ("bench_tuning.py", "Part 3: grid search and the LR range test"),
     "networks": ("bench_networks.py", "Part 4: pre-training and fine-tuning"),
+    "maps": ("bench_maps.py", "Stability maps (issue 11)"),
 }
 
 
