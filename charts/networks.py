@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import color, rate_label
+from charts.style import color, line, log_axis, rate_label, symbol
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -42,9 +42,12 @@ def _add_rate_lines(fig, curves, rates, diverged_at, row=None, col=None, show_le
         y = _visible(np.asarray(curve), int(diverged_at[i]))
         y = y * 100 if percent else y
         kw = {} if row is None else {"row": row, "col": col}
-        fig.add_trace(go.Scatter(x=list(range(len(y))), y=_r(y), mode="lines",
+        sizes = [0] * (len(y) - 1) + [9]  # the run's marker at its last point
+        fig.add_trace(go.Scatter(x=list(range(len(y))), y=_r(y), mode="lines+markers",
                                  name=rate_label(lr), legendgroup=str(i), showlegend=show_legend,
-                                 line={"color": color(i), "width": 2}), **kw)
+                                 line=line(i),
+                                 marker={"size": sizes, "symbol": symbol(i), "color": color(i)}),
+                      **kw)
         if diverged_at[i] >= 0:
             fig.add_trace(go.Scatter(x=[len(y) - 1], y=_r(y[-1:]), mode="markers",
                                      marker={"symbol": "x", "size": 12, "color": color(i)},
@@ -62,7 +65,9 @@ def training_curves_figure(run, rates) -> go.Figure:
               (run.train_acc, 2, 1, True), (run.eval_acc[:, 0], 2, 2, True)]
     for k, (curves, r, c, pct) in enumerate(panels):
         _add_rate_lines(fig, curves, rates, run.diverged_at, r, c, show_legend=k == 0, percent=pct)
-    fig.update_yaxes(type="log", dtick="D2", row=1)
+    losses = [_visible(np.asarray(c), int(run.diverged_at[i]))
+              for curves in (run.train_loss, run.eval_loss[:, 0]) for i, c in enumerate(curves)]
+    fig.update_yaxes(log_axis(*losses), row=1)
     fig.update_xaxes(title_text="step", row=2)
     fig.update_layout(height=560, margin={"t": 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.12})
@@ -152,10 +157,13 @@ def sharpness_figure(steps: np.ndarray, sharp: np.ndarray, rates, diverged_at) -
         s = np.where(np.isfinite(sharp[i]), sharp[i], 0.0)[keep]
         top = max(top, float(np.max(s)))
         fig.add_trace(go.Scatter(x=steps[keep].tolist(), y=_r(s), mode="lines+markers",
-                                 name=f"sharpness, {rate_label(lr)}", line={"color": color(i)},
-                                 marker={"size": 4}))
-        fig.add_trace(go.Scatter(x=[int(steps[0]), int(steps[-1])], y=[2 / lr, 2 / lr], mode="lines",
-                                 name=f"2/lr = {2 / lr:.3g}", line={"color": color(i), "dash": "dash"}))
+                                 name=f"sharpness, {rate_label(lr)}", line=line(i),
+                                 marker={"size": 6, "symbol": symbol(i)}))
+        # the limit: thin long dash-dots (no run uses them), its rate's marker at the right end
+        fig.add_trace(go.Scatter(x=[int(steps[0]), int(steps[-1])], y=[2 / lr, 2 / lr],
+                                 mode="lines+markers", name=f"2/lr = {2 / lr:.3g}",
+                                 line={"color": color(i), "dash": "longdashdot", "width": 1.2},
+                                 marker={"size": [0, 9], "symbol": symbol(i)}))
     fig.update_layout(height=380, margin={"t": 30, "b": 40, "l": 50, "r": 10},
                       xaxis_title="step", yaxis_title="largest Hessian eigenvalue",
                       yaxis={"range": [0, 1.3 * max(top, 1e-6)]},

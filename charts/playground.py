@@ -11,7 +11,18 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
-from charts.style import LOSS_FLOOR, color, rate_label
+from charts.style import (
+    CASING,
+    color,
+    dash,
+    floor_note,
+    floored,
+    glyph,
+    log_axis,
+    log_floor,
+    rate_label,
+    symbol,
+)
 from charts.surface import contour_lines, image_uri
 from engine.descent import Sweep
 from engine.grid import loss_grid
@@ -54,6 +65,32 @@ def _r(a) -> list:
     return np.round(np.asarray(a, dtype=np.float64), 4).tolist()
 
 
+def _length(points: np.ndarray) -> float:
+    """A path's length (sum of its steps)."""
+    return float(np.sum(np.hypot(*np.diff(points, axis=0).T))) if len(points) > 1 else 0.0
+
+
+# Where each run's end label sits, in pixels from the path's end (run i takes the i-th
+# direction), so labels of runs that end at the same minimum do not cover each other.
+END_LABEL_OFFSETS = ((45, -32), (-45, -32), (-45, 32), (45, 32))
+
+
+def end_labels(sweep: Sweep, names: list[str], ends: list[int], bounds) -> list[dict]:
+    """An annotation per run at the end of its drawn path (where it left the view if it
+    diverged): its marker, in its colour, and its name (the rate), with an arrow to the end."""
+    notes = []
+    for i, t in enumerate(sweep):
+        j = last_in_view(t.points[: ends[i]], bounds)
+        ax, ay = END_LABEL_OFFSETS[i % len(END_LABEL_OFFSETS)]
+        notes.append(dict(x=float(t.points[j, 0]), y=float(t.points[j, 1]), xref="x", yref="y",
+                          text=f'<span style="color:{color(i)}">{glyph(i)}</span> {names[i]}',
+                          showarrow=True, ax=ax, ay=ay, arrowhead=0, arrowwidth=1.5,
+                          arrowcolor=color(i), bgcolor="rgba(255,255,255,0.88)",
+                          bordercolor=color(i), borderwidth=1.5, borderpad=2,
+                          font=dict(color="#111", size=12), name=f"end of {names[i]}"))
+    return notes
+
+
 def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.ndarray:
     """The head's last ``TRAIL`` sampled positions at frame ``f`` (padded at the start)."""
     idx = np.minimum(steps_shown[max(0, f - TRAIL + 1): f + 1], end - 1)
@@ -82,14 +119,23 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
              marker=dict(symbol=["star" if m.is_global else "star-open" for m in surface.minima],
                          size=14, color="white", line=dict(color="black", width=1))),
     ]
-    ends = []
+    ends, names = [], []
     for i, t in enumerate(sweep):
-        end = visible_end(t.points, t.diverged_at)
-        ends.append(end)
-        name = labels[i] if labels else rate_label(float(t.lrs[0]))
-        data.append(dict(type="scatter", x=_r(t.points[:end, 0]), y=_r(t.points[:end, 1]),
-                         mode="lines", name=name,
-                         line=dict(color=color(i), width=2), opacity=0.75,
+        ends.append(visible_end(t.points, t.diverged_at))
+        names.append(labels[i] if labels else rate_label(float(t.lrs[0])))
+    # Longer paths first, so a short path is drawn on top of a long one (not hidden by it);
+    # the legend keeps the runs' order.
+    order = sorted(range(len(sweep)), key=lambda i: -_length(sweep.points[i, : ends[i]]))
+    for i in order:  # a pale casing under every path: visible on dark and pale surface alike
+        p = sweep.points[i, : ends[i]]
+        data.append(dict(type="scatter", x=_r(p[:, 0]), y=_r(p[:, 1]), mode="lines",
+                         hoverinfo="skip", showlegend=False, name="",
+                         line=dict(color=CASING, width=5)))
+    for i in order:
+        p, name = sweep.points[i, : ends[i]], names[i]
+        data.append(dict(type="scatter", x=_r(p[:, 0]), y=_r(p[:, 1]),
+                         mode="lines", name=name, legendrank=100 + i,
+                         line=dict(color=color(i), width=2.5, dash=dash(i)),
                          hovertemplate="x=%{x:.3f}, y=%{y:.3f}<extra>" + name + "</extra>"))
     markers_x, markers_y, markers_text, markers_color = [], [], [], []
     for i, t in enumerate(sweep):
@@ -115,7 +161,7 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
         data.append(dict(type="scatter", x=_r(tr[:, 0]), y=_r(tr[:, 1]), mode="lines+markers",
                          showlegend=False, hoverinfo="skip",
                          line=dict(color=color(i), width=4),
-                         marker=dict(size=sizes, color=color(i),
+                         marker=dict(size=sizes, color=color(i), symbol=symbol(i),
                                      line=dict(color="white", width=1.5))))
     heads = list(range(first_head, first_head + len(sweep)))
     frames = []
@@ -137,6 +183,7 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                    constrain="domain"),
         yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, title=dict(text="y"),
                    scaleanchor="x", scaleratio=1, constrain="domain"),
+        annotations=end_labels(sweep, names, ends, surface.bounds),
         images=[dict(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
                      sizing="stretch", layer="below", opacity=1.0)],
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
@@ -160,14 +207,20 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
 
 
 def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
-    data = []
+    """One line per (name, values, diverged_at) against step on a log y axis; each run's line
+    has its colour and dash, its last point its marker (an x where it diverged)."""
+    floor = log_floor(*(ys for _, ys, _ in series))
+    data, any_raised = [], False
     for i, (name, ys, diverged_at) in enumerate(series):
         ks = np.arange(len(ys))
-        y = np.maximum(np.asarray(ys, dtype=np.float64), LOSS_FLOOR)
-        data.append(dict(type="scatter", x=ks.tolist(), y=y.tolist(), mode="lines",
-                         name=name, line=dict(color=color(i), width=2)))
+        y, raised = floored(ys, floor)
+        any_raised |= raised
+        sizes = [0] * max(len(ys) - 1, 0) + [9] * min(len(ys), 1)
+        data.append(dict(type="scatter", x=ks.tolist(), y=y, mode="lines+markers",
+                         name=name, line=dict(color=color(i), width=2, dash=dash(i)),
+                         marker=dict(size=sizes, symbol=symbol(i), color=color(i))))
         if diverged_at is not None and len(ys):
-            data.append(dict(type="scatter", x=[int(ks[-1])], y=[float(y[-1])],
+            data.append(dict(type="scatter", x=[int(ks[-1])], y=[y[-1]],
                              mode="markers+text", text=[f"diverged at step {diverged_at}"],
                              textposition="bottom right" if ks[-1] < steps / 2 else "bottom left",
                              showlegend=False,
@@ -175,8 +228,13 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
     layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
                   margin=dict(l=50, r=10, t=40, b=40),
                   xaxis=dict(title=dict(text="step"), range=[0, steps]),
-                  yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power"),
+                  yaxis=log_axis(*(y for _, y, _ in series), [floor] if any_raised else [],
+                                 title=y_title),
                   legend=dict(orientation="h", y=-0.25), hovermode="x unified")
+    if any_raised:
+        layout["annotations"] = [dict(text=floor_note(floor), xref="paper", yref="paper", x=1,
+                                      y=0, xanchor="right", yanchor="bottom", showarrow=False,
+                                      font=dict(size=11, color="#555"))]
     return go.Figure(data=data, layout=layout, _validate=False)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import LOSS_FLOOR, color
+from charts.style import color, floor_note, floored, log_axis, log_floor
 from charts.tuning import REGIME_FILL
 
 
@@ -64,7 +64,10 @@ def rate_sweep_figure(rates: Sequence[float], steps: Sequence[float], distance: 
     fig.add_scatter(x=x.tolist(), y=top, mode="lines+markers", name="steps to converge",
                     line=dict(color="#222", width=2), marker=dict(size=4), connectgaps=False,
                     row=1, col=1)
-    bottom = [None if not np.isfinite(v) else float(max(v, LOSS_FLOOR)) for v in d]
+    # Distances of 0 (or a float32 underflow) cannot sit on the log axis: they are drawn at a
+    # floor a decade below the smallest positive distance, so every distance a page prints shows.
+    floor = log_floor(d)
+    bottom, raised = floored(d, floor)
     label = "mean distance, last quarter" + (f" (noise σ = {noise:g})" if noise else "")
     fig.add_scatter(x=x.tolist(), y=bottom, mode="lines+markers", name=label,
                     line=dict(color="#3f88c5", width=2), marker=dict(size=4), connectgaps=False,
@@ -85,10 +88,14 @@ def rate_sweep_figure(rates: Sequence[float], steps: Sequence[float], distance: 
                       legend=dict(orientation="h", y=-0.15),
                       title="Steps to converge against the rate"
                       + (f" (budget {budget} steps)" if budget else ""))
-    axis = "log" if log_x else "linear"
-    fig.update_xaxes(type=axis, row=1, col=1)
-    fig.update_xaxes(type=axis, title=dict(text="learning rate" + (" (log scale)" if log_x else "")),
+    x_axis = log_axis(x) if log_x else {"type": "linear"}
+    fig.update_xaxes(x_axis, row=1, col=1)
+    fig.update_xaxes(x_axis, title=dict(text="learning rate" + (" (log scale)" if log_x else "")),
                      row=2, col=1)
     fig.update_yaxes(title=dict(text="steps to converge"), row=1, col=1)
-    fig.update_yaxes(title=dict(text="distance to minimum"), type="log", row=2, col=1)
+    fig.update_yaxes(log_axis(bottom, title="distance to minimum"), row=2, col=1)
+    if raised:
+        fig.add_annotation(text=floor_note(floor), xref="x2 domain", yref="y2 domain", x=1, y=0,
+                           xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(size=11, color="#555"))
     return fig

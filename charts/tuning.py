@@ -11,7 +11,16 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from charts.style import LOSS_FLOOR, color
+from charts.style import (
+    RATE_COLORS,
+    color,
+    floor_note,
+    floored,
+    line,
+    log_axis,
+    log_floor,
+    symbol,
+)
 from engine.lr_finder import RangeTest
 
 REGIME_FILL = {
@@ -24,16 +33,27 @@ REGIME_FILL = {
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_x=False, log_y=False,
-            height: int = 380) -> go.Figure:
+            height: int = 380, x_values=(), y_values=(), floor: float | None = None) -> go.Figure:
+    """Title, size and legend; a log axis labels only powers of ten (see charts.style.log_axis)
+    over ``x_values`` / ``y_values``. ``floor``: the y floor values were raised to, noted."""
     fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=50),
                       legend=dict(orientation="h", y=-0.2), hovermode="x unified")
-    fig.update_xaxes(title=x_title, type="log" if log_x else "linear")
-    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    fig.update_xaxes(log_axis(*x_values, title=x_title) if log_x else
+                     dict(title=dict(text=x_title), type="linear"))
+    fig.update_yaxes(log_axis(*y_values, title=y_title) if log_y else
+                     dict(title=dict(text=y_title), type="linear"))
+    if floor is not None:
+        fig.add_annotation(text=floor_note(floor), xref="paper", yref="paper", x=1, y=0,
+                           xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(size=11, color="#555"))
     return fig
 
 
-def _floor(y) -> list:
-    return np.maximum(np.asarray(y, np.float64), LOSS_FLOOR).tolist()
+def _floored(arrays) -> tuple[float, list[list], bool]:
+    """(floor, each array floored, whether any value was raised) for a log y axis."""
+    floor = log_floor(*arrays)
+    out = [floored(a, floor) for a in arrays]
+    return floor, [o[0] for o in out], any(o[1] for o in out)
 
 
 def rate_figure(tables: Sequence[tuple[str, np.ndarray]], title: str = "Rate against step") -> go.Figure:
@@ -41,25 +61,29 @@ def rate_figure(tables: Sequence[tuple[str, np.ndarray]], title: str = "Rate aga
     fig = go.Figure()
     for i, (label, table) in enumerate(tables):
         fig.add_scatter(x=np.arange(len(table)).tolist(), y=np.asarray(table, np.float64).tolist(),
-                        mode="lines", name=label, line=dict(color=color(i), width=2,
-                                                            shape="hv"))
+                        mode="lines", name=label, line={**line(i), "shape": "hv"})
     return _layout(fig, title, "step", "learning rate")
 
 
 def loss_curves_figure(curves: Sequence[tuple[str, np.ndarray]], title: str, y_title: str,
                        log_y: bool = True, diverged_at: Sequence[int | None] | None = None) -> go.Figure:
-    """Loss against step per (label, losses); an x where a run was stopped for blowing up."""
+    """Loss against step per (label, losses), each in its colour and dash with its marker at
+    the end; an x where a run was stopped for blowing up. On a log axis values at or below 0
+    are drawn at a floor below every positive value (and a note says where)."""
     fig = go.Figure()
-    for i, (label, y) in enumerate(curves):
-        y = np.asarray(y, np.float64)
-        fig.add_scatter(x=np.arange(len(y)).tolist(), y=_floor(y) if log_y else y.tolist(),
-                        mode="lines", name=label, line=dict(color=color(i), width=2))
+    ys = [np.asarray(y, np.float64) for _, y in curves]
+    floor, drawn, raised = _floored(ys) if log_y else (None, [y.tolist() for y in ys], False)
+    for i, ((label, _), y, shown) in enumerate(zip(curves, ys, drawn, strict=True)):
+        sizes = [0] * max(len(y) - 1, 0) + [9] * min(len(y), 1)
+        fig.add_scatter(x=np.arange(len(y)).tolist(), y=shown, mode="lines+markers", name=label,
+                        line=line(i), marker=dict(size=sizes, symbol=symbol(i), color=color(i)))
         d = None if diverged_at is None else diverged_at[i]
         if d is not None and d >= 0:
-            fig.add_scatter(x=[int(d)], y=_floor([y[min(d, len(y) - 1)]]), mode="markers",
+            fig.add_scatter(x=[int(d)], y=[shown[min(d, len(y) - 1)]], mode="markers",
                             marker=dict(symbol="x", size=12, color=color(i)),
                             name=f"{label}: blew up at step {d}")
-    return _layout(fig, title, "step", y_title, log_y=log_y)
+    return _layout(fig, title, "step", y_title, log_y=log_y, y_values=drawn,
+                   floor=floor if raised else None)
 
 
 def _regime_spans(rates: np.ndarray, regimes: Sequence[str]) -> list[tuple[float, float, str]]:
@@ -101,15 +125,22 @@ def grid_figure(rates: np.ndarray, values: np.ndarray, regimes: Sequence[str], *
             fig.add_scatter(x=[None], y=[None], mode="markers", name=regime,
                             marker=dict(symbol="square", size=12, color=REGIME_FILL[regime]
                                         .replace("0.16", "0.6").replace("0.18", "0.6")))
-    fix = _floor if log_y else (lambda a: np.asarray(a).tolist())
     if v.shape[0] > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             top, bottom = np.nanmax(v, 0), np.nanmin(v, 0)
-        fig.add_scatter(x=x + x[::-1], y=fix(top) + fix(bottom)[::-1],
+    else:
+        top = bottom = med
+    floor, raised = None, False
+    if log_y:
+        floor, (top_y, bottom_y, med_y), raised = _floored([top, bottom, med])
+    else:
+        top_y, bottom_y, med_y = (np.asarray(a).tolist() for a in (top, bottom, med))
+    if v.shape[0] > 1:
+        fig.add_scatter(x=x + x[::-1], y=top_y + bottom_y[::-1],
                         fill="toself", mode="lines", line=dict(width=0), hoverinfo="skip",
                         fillcolor="rgba(120,120,120,0.3)", name=f"spread over {v.shape[0]} seeds")
-    fig.add_scatter(x=x, y=fix(med), mode="lines+markers", name="median" if v.shape[0] > 1 else y_title,
+    fig.add_scatter(x=x, y=med_y, mode="lines+markers", name="median" if v.shape[0] > 1 else y_title,
                     line=dict(color="#222", width=2), marker=dict(size=4))
     lines = dict(markers or {})
     if best_index is not None:
@@ -124,7 +155,8 @@ def grid_figure(rates: np.ndarray, values: np.ndarray, regimes: Sequence[str], *
         fig.add_scatter(x=[r, r], y=[None, None], mode="lines", name=f"{label} = {r:.4g}",
                         line=dict(color=color(i), dash=styles[i % len(styles)], width=2))
     return _layout(fig, title, "learning rate (log scale)", y_title, log_x=True, log_y=log_y,
-                   height=420)
+                   height=420, x_values=[x], y_values=[top_y, bottom_y, med_y],
+                   floor=floor if raised else None)
 
 
 def range_test_figure(tests: Sequence[RangeTest], labels: Sequence[str] | None = None) -> go.Figure:
@@ -136,24 +168,26 @@ def range_test_figure(tests: Sequence[RangeTest], labels: Sequence[str] | None =
         fig.add_scatter(x=t.lrs.tolist(), y=t.raw.tolist(), mode="lines", name=f"{label}: raw loss",
                         line=dict(color=c, width=1), opacity=0.35, legendgroup=label)
         fig.add_scatter(x=t.lrs.tolist(), y=t.smoothed.tolist(), mode="lines",
-                        name=f"{label}: smoothed", line=dict(color=c, width=2.5), legendgroup=label)
+                        name=f"{label}: smoothed", line=line(i, 2.5), legendgroup=label)
     t = tests[0]
     if t.skip:
         fig.add_vrect(x0=float(t.lrs[0]), x1=float(t.lrs[t.skip]), fillcolor="rgba(128,128,128,0.15)",
                       line_width=0, layer="below")
+    # Each suggestion: its own colour, dash and marker (told apart without colour too).
     marks = []
     if t.steepest is not None:
-        marks.append(("steepest descent", t.steepest, t.steepest_index, "#39d353"))
-    marks.append(("minimum / 10", t.min_lr_10, None, "#e040fb"))
-    marks.append(("minimum", float(t.lrs[t.min_index]), t.min_index, "#888"))
-    for label, r, idx, c in marks:
-        fig.add_vline(x=r, line=dict(color=c, dash="dash", width=2))
+        marks.append(("steepest descent", t.steepest, t.steepest_index, RATE_COLORS[2], "dash",
+                      "diamond"))
+    marks.append(("minimum / 10", t.min_lr_10, None, RATE_COLORS[3], "dot", "triangle-up"))
+    marks.append(("minimum", float(t.lrs[t.min_index]), t.min_index, "#666", "dashdot", "square"))
+    for label, r, idx, c, style, mark in marks:
+        fig.add_vline(x=r, line=dict(color=c, dash=style, width=2))
         y = float(t.smoothed[idx]) if idx is not None else float(np.interp(
             np.log10(r), np.log10(t.lrs), t.smoothed))
-        fig.add_scatter(x=[r], y=[y], mode="markers", marker=dict(size=11, color=c, symbol="diamond"),
+        fig.add_scatter(x=[r], y=[y], mode="markers", marker=dict(size=11, color=c, symbol=mark),
                         name=f"{label}: {r:.3g}")
     fig = _layout(fig, "Loss against rate as the rate grows", "learning rate (log scale)",
-                  "training loss", log_x=True, height=460)
+                  "training loss", log_x=True, height=460, x_values=[t.lrs for t in tests])
     top = max(float(np.max(x.smoothed)) for x in tests)
     low = min(float(np.min(x.raw)) for x in tests)
     fig.update_yaxes(range=[max(0.0, low - 0.05 * (top - low)), top * 1.1])
