@@ -418,3 +418,11 @@ def test_downloads_are_built_on_demand_once_per_scene():
         sweep, ["a", "b"], ["sgd", "sgd"]))()
     rows = list(csv.DictReader(io.StringIO(runs)))
     assert len(rows) == 2 * 61 and float(rows[61]["rate"]) == pytest.approx(0.05)
+
+
+def test_an_example_button_puts_its_formula_in_and_runs_it():
+    at = playground({"surface": "custom", "f": "x**2 + y**2"})
+    at.button(key="example_1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="formula").value == ROSENBROCK_LIKE == _q(at, "f")
+    assert "at (1, 1)" in minima_lines(at)[0]

@@ -152,9 +152,9 @@ def custom_controls() -> tuple[str, tuple, surfaces.Surface]:
                           placeholder=f"e.g. {EXAMPLES[0]}")
     refusal = st.container()
     st.caption("Examples (click to use):")
-    for col, text in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
-        col.button(text, key=f"example_{EXAMPLES.index(text)}", on_click=_use_example,
-                   args=(text,), use_container_width=True)
+    for i, text in enumerate(EXAMPLES):  # one per row: the sidebar is too narrow for two
+        st.button(f"`{text}`", key=f"example_{i}", on_click=_use_example, args=(text,),
+                  use_container_width=True)
     box = _box_state()
     st.caption("View box (runs start inside it; the minima are searched in it)")
     for row in (("xmin", "xmax"), ("ymin", "ymax")):
