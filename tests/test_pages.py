@@ -426,3 +426,22 @@ def test_an_example_button_puts_its_formula_in_and_runs_it():
     assert not at.exception, [e.value for e in at.exception]
     assert at.text_input(key="formula").value == ROSENBROCK_LIKE == _q(at, "f")
     assert "at (1, 1)" in minima_lines(at)[0]
+
+
+def test_where_f_is_not_finite_the_page_says_how_much_and_the_run_is_frozen():
+    import numpy as np
+
+    from engine.grid import loss_grid
+    from engine.scene import build_surface
+
+    box = {"xmin": "-1", "xmax": "2", "ymin": "-2", "ymax": "2"}
+    at = playground({"surface": "custom", "f": "x*log(x) + y**2", **box, "lr": "0.05,3",
+                     "x0": "1.5", "y0": "1"})
+    assert not at.warning, [w.value for w in at.warning]
+    _, _, z = loss_grid(build_surface("custom", (), "x*log(x) + y**2", ((-1, 2), (-2, 2))))
+    share = float(np.mean(~np.isfinite(z)))
+    assert 0.3 < share < 0.4
+    assert f"f is not a finite number on {share:.0%} of the box (left blank" in captions(at)
+    rows = at.dataframe[0].value
+    assert list(rows["regime"]) == ["converged", "diverged"] and rows["diverged at step"][1] == "1"
+    assert "NaN" not in at.get("plotly_chart")[0].proto.spec
