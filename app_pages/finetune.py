@@ -7,7 +7,10 @@ import streamlit as st
 from charts.networks import finetune_figure, pretrain_figure
 from charts.style import rate_label
 from engine import finetune, networks, optimizers
+from engine.urlstate import Choice, Flag, Number, Numbers, fmt
+from ui import urlstate
 from ui.runtime import setup_jax
+from ui.urlstate import init
 from ui.widgets import optimizer_help
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
@@ -23,6 +26,24 @@ RATES_BY_OPT = {"sgd": finetune.DEFAULT_RATES, "momentum": (0.001, 0.01, 0.05, 0
 DASH = "—"
 HEAD_TITLES = {"new": "new head for task B (keep A's head)",
                "shared": "shared head (B's digits reuse A's outputs)"}
+BATCH_URL = {"full batch": "full", "32": "32", "64": "64", "128": "128"}  # label -> URL value
+# The page's settings in its link (engine.urlstate parses them, junk warns and falls back).
+FIELDS = (
+    Numbers("a", finetune.DEFAULT_A, lo=0, hi=9, integer=True, max_items=10),
+    Numbers("b", finetune.DEFAULT_B, lo=0, hi=9, integer=True, max_items=10),
+    Number("units", DEFAULT_UNITS, lo=1, hi=128, integer=True),
+    Choice("head", "new", tuple(HEAD_TITLES)),
+    Choice("opt", "sgd", tuple(optimizers.names())),
+    Numbers("lr", lambda v: RATES_BY_OPT.get(v["opt"], finetune.DEFAULT_RATES), lo=1e-4, hi=10.0,
+            max_items=4),
+    Number("steps", 200, integer=True, choices=STEP_CHOICES),
+    Flag("freeze", False),
+    Number("scale", 1.0, choices=SCALES),
+    Number("warmup", 0, lo=0, hi=100, integer=True, step=5),
+    Choice("batch", "full", tuple(BATCH_URL.values())),
+    Number("seed", 0, lo=0, hi=10_000, integer=True),
+    Flag("compare", False),
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -45,7 +66,26 @@ def pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
 
+def rates_key(opt: str) -> str:
+    """Each optimizer keeps its own rates box."""
+    return "ft_rates" if opt == "sgd" else f"ft_rates_{opt}"
+
+
+def put_settings(v: dict) -> None:
+    """Put a link's settings into the widgets' state (before they are drawn)."""
+    ss = st.session_state
+    ss["ft_a"], ss["ft_b"] = list(v["a"]), list(v["b"])
+    ss["ft_units"], ss["ft_head"], ss["ft_opt"] = v["units"], v["head"], v["opt"]
+    ss[rates_key(v["opt"])] = ", ".join(map(fmt, v["lr"]))
+    ss["ft_steps"], ss["ft_freeze"], ss["ft_scale"] = v["steps"], v["freeze"], v["scale"]
+    ss["ft_warmup"], ss["ft_seed"], ss["ft_compare"] = v["warmup"], v["seed"], v["compare"]
+    ss["ft_batch"] = next(k for k, u in BATCH_URL.items() if u == v["batch"])
+
+
 setup_jax()
+linked = urlstate.restore("ft", FIELDS, sentinel="ft_a")
+if linked is not None:
+    put_settings(linked)
 st.title("Fine-tuning without forgetting")
 st.caption("A network learns task A, then is fine-tuned on task B. A small learning rate changes the "
            "weights little; a large one can overwrite what the network knew (catastrophic "
@@ -54,21 +94,21 @@ st.caption("A network learns task A, then is fine-tuned on task B. A small learn
 with st.sidebar:
     st.header("Tasks")
     a_pick = st.multiselect("Task A digits (pre-training)", list(range(10)),
-                            default=list(finetune.DEFAULT_A), key="ft_a")
+                            key=init("ft_a", list(finetune.DEFAULT_A)))
     b_pick = st.multiselect("Task B digits (fine-tuning)", list(range(10)),
-                            default=list(finetune.DEFAULT_B), key="ft_b")
-    units = int(st.number_input("Hidden units per layer (two layers)", 0, 128, DEFAULT_UNITS,
-                                key="ft_units"))
-    head = st.radio("Head", list(HEAD_TITLES), format_func=HEAD_TITLES.get, key="ft_head")
+                            key=init("ft_b", list(finetune.DEFAULT_B)))
+    units = int(st.number_input("Hidden units per layer (two layers)", 0, 128,
+                                key=init("ft_units", DEFAULT_UNITS)))
+    head = st.radio("Head", list(HEAD_TITLES), format_func=HEAD_TITLES.get,
+                    key=init("ft_head", "new"))
     st.header("Fine-tuning")
-    opt = st.selectbox("Optimizer", optimizers.names(), key="ft_opt",
+    opt = st.selectbox("Optimizer", optimizers.names(), key=init("ft_opt", "sgd"),
                        format_func=lambda k: optimizers.get(k).label,
                        help=optimizer_help("Pre-training always uses plain SGD; this is the "
                                            "fine-tuning optimizer. Each keeps its own rates here."))
     default_rates = RATES_BY_OPT.get(opt, finetune.DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
-                               value=", ".join(f"{r:g}" for r in default_rates),
-                               key="ft_rates" if opt == "sgd" else f"ft_rates_{opt}",
+                               key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
                                help="Numbers from 0.0001 to 10, comma-separated.")
     if opt != "sgd":
         why = ("steps of roughly lr per weight, whatever the gradient's size"
@@ -77,14 +117,16 @@ with st.sidebar:
         st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
                    f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
                    f"({finetune.DEFAULT_RATES[0]:g} to {finetune.DEFAULT_RATES[-1]:g}).")
-    steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, value=200, key="ft_steps")
-    freeze = st.checkbox("Freeze the lower layers (train only the head)", key="ft_freeze")
-    scale = st.select_slider("Lower layers' rate × (discriminative rates)", SCALES, value=1.0,
-                             key="ft_scale", disabled=freeze,
+    steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, key=init("ft_steps", 200))
+    freeze = st.checkbox("Freeze the lower layers (train only the head)",
+                         key=init("ft_freeze", False))
+    scale = st.select_slider("Lower layers' rate × (discriminative rates)", SCALES,
+                             key=init("ft_scale", 1.0), disabled=freeze,
                              help="The hidden layers learn at this fraction of the head's rate.")
-    warmup = st.slider("Warmup steps (rate ramps up from 0)", 0, 100, 0, 5, key="ft_warmup")
-    batch_label = st.selectbox("Batch", list(BATCHES), key="ft_batch")
-    seed = int(st.number_input("Seed", 0, 10_000, 0, key="ft_seed"))
+    warmup = st.slider("Warmup steps (rate ramps up from 0)", 0, 100, step=5,
+                       key=init("ft_warmup", 0))
+    batch_label = st.selectbox("Batch", list(BATCHES), key=init("ft_batch", "full batch"))
+    seed = int(st.number_input("Seed", 0, 10_000, key=init("ft_seed", 0)))
 
 warnings = []
 try:
@@ -102,6 +144,13 @@ if head == "shared" and len(classes_b) > len(classes_a):
 rates, rate_warnings = networks.parse_rates(rates_text, default_rates)
 warnings += rate_warnings
 warmup = min(int(warmup), int(steps))
+link_warnings = urlstate.sync("ft", {
+    "a": classes_a, "b": classes_b, "units": units, "head": head, "opt": opt, "lr": rates,
+    "steps": int(steps), "freeze": bool(freeze), "scale": float(scale), "warmup": int(warmup),
+    "batch": BATCH_URL[batch_label], "seed": seed,
+    "compare": bool(st.session_state.get("ft_compare", False))}, FIELDS)
+for w in link_warnings:
+    st.warning(f"In the link: {w}", icon=":material/link:")
 for w in warnings:
     st.warning(w, icon=":material/warning:")
 
@@ -145,13 +194,18 @@ rows = []
 for i, lr in enumerate(rates):
     ok = run.diverged_at[i] < 0  # a diverged run is frozen: its accuracies are not a result
     rows.append({"rate": lr,
-                 "task A accuracy (%)": f"{100 * float(run.a_acc[i, -1]):.1f}" if ok else DASH,
-                 "task A drop (points)": f"{100 * float(run.a_drop()[i]):.1f}" if ok else DASH,
-                 "task B accuracy (%)": f"{100 * float(run.b_acc[i, -1]):.1f}" if ok else DASH,
-                 f"steps to {pct(verdict.level)} on B": DASH if reach[i] is None or not ok else str(reach[i]),
-                 "diverged at step": DASH if ok else str(int(run.diverged_at[i]))})
-st.dataframe(rows, hide_index=True, column_config={
-    "rate": st.column_config.NumberColumn(format="%.4g")})
+                 "task A accuracy (%)": 100 * float(run.a_acc[i, -1]) if ok else None,
+                 "task A drop (points)": 100 * float(run.a_drop()[i]) if ok else None,
+                 "task B accuracy (%)": 100 * float(run.b_acc[i, -1]) if ok else None,
+                 f"steps to {pct(verdict.level)} on B": reach[i] if ok else None,
+                 "diverged at step": None if ok else int(run.diverged_at[i])})
+# Numbers stay numbers (right-aligned, sorted by value); what a run does not have shows a dash.
+ONE_DECIMAL = st.column_config.NumberColumn(format="%.1f")
+WHOLE = st.column_config.NumberColumn(format="%d")
+st.dataframe(rows, hide_index=True, placeholder=DASH, column_config={
+    "rate": st.column_config.NumberColumn(format="%.4g"), "task A accuracy (%)": ONE_DECIMAL,
+    "task A drop (points)": ONE_DECIMAL, "task B accuracy (%)": ONE_DECIMAL,
+    f"steps to {pct(verdict.level)} on B": WHOLE, "diverged at step": WHOLE})
 dead_rates = [rate_label(rates[i]) for i in range(len(rates)) if run.diverged_at[i] >= 0]
 st.caption(("Diverged (the run stops at its last good step and is left out of the comparison): "
             + ", ".join(dead_rates) + ". " if dead_rates else "")
@@ -169,27 +223,28 @@ with st.expander("Pre-training on task A"):
 
 st.subheader("What the options do to forgetting")
 if st.toggle("Compare: plain, frozen lower layers, lower layers × 0.1, 20 warmup steps",
-             key="ft_compare"):
+             key=init("ft_compare", False)):
     options = {"plain fine-tuning": (False, 1.0, 0), "frozen lower layers": (True, 1.0, 0),
                "lower layers × 0.1": (False, 0.1, 0), "warmup 20 steps": (False, 1.0, 20)}
     bar = st.progress(0.0, text="Fine-tuning with each option…")
-    table = []
+    table, diverged = [], False
     for j, (label, (fr, sc, wu)) in enumerate(options.items()):
         bar.progress(j / len(options), text=f"Fine-tuning with {label} ({j + 1} of {len(options)})…")
         r = cached_finetune(classes_a, classes_b, units, seed, rates, int(steps), head, fr, sc,
                             min(wu, int(steps)), BATCHES[batch_label], opt)
         row = {"option": label}
         for i, lr in enumerate(rates):
-            drop = "diverged" if r.diverged_at[i] >= 0 else f"{100 * float(r.a_drop()[i]):.1f}"
-            row[f"A drop, {rate_label(lr)}"] = drop
-            row[f"B acc., {rate_label(lr)}"] = (
-                DASH if r.diverged_at[i] >= 0 else f"{100 * float(r.b_acc[i, -1]):.1f}")
+            ok = r.diverged_at[i] < 0
+            row[f"A drop, {rate_label(lr)}"] = 100 * float(r.a_drop()[i]) if ok else None
+            row[f"B acc., {rate_label(lr)}"] = 100 * float(r.b_acc[i, -1]) if ok else None
+            diverged |= not ok
         table.append(row)
     bar.empty()
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, placeholder=DASH, column_config={
+        k: ONE_DECIMAL for k in table[0] if k != "option"})
     st.caption("Task A drop and task B accuracy in percentage points after the same number of steps, "
                f"with the same optimizer ({optimizers.get(opt).label}), rates, head and batch; only the "
-               "option differs.")
+               "option differs." + (f" {DASH}: the run diverged." if diverged else ""))
 else:
     st.caption("Turn on the comparison to fine-tune once more with each option (about a second each "
                "once compiled).")

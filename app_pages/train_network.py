@@ -17,7 +17,10 @@ from charts.networks import (
 )
 from charts.style import rate_label
 from engine import data, mlp, networks, optimizers
+from engine.urlstate import Choice, Flag, Number, Numbers, fmt
+from ui import urlstate
 from ui.runtime import setup_jax
+from ui.urlstate import init
 from ui.widgets import optimizer_help, regime_badge
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
@@ -30,8 +33,43 @@ RATES_BY_OPT = {"sgd": DEFAULT_RATES, "momentum": (0.001, 0.01, 0.1, 1.0),
 DEFAULT_HIDDEN = {"digits": (32,), "moons": (16, 16), "circles": (16, 16), "spiral": (32, 32)}
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500, 750, 1000)
 BATCHES = {"full batch": None, "32": 32, "64": 64, "128": 128}
+BATCH_URL = {"full batch": "full", "32": "32", "64": "64", "128": "128"}  # label -> URL value
 N_FRAMES = 40
 GRID = 40
+ACTIVATIONS = tuple(mlp.ACTIVATIONS)
+# The page's settings in its link (engine.urlstate parses them, junk warns and falls back).
+FIELDS = (
+    Choice("data", "moons", data.NAMES),
+    Numbers("hidden", lambda v: DEFAULT_HIDDEN[v["data"]], lo=1, hi=256, integer=True,
+            max_items=3, unique=False),
+    Choice("opt", "sgd", tuple(optimizers.names())),
+    Numbers("lr", lambda v: RATES_BY_OPT.get(v["opt"], DEFAULT_RATES), lo=1e-4, hi=10.0,
+            max_items=4),
+    Number("steps", 300, integer=True, choices=STEP_CHOICES),
+    Choice("batch", "full", tuple(BATCH_URL.values())),
+    Number("momentum", 0.0, lo=0.0, hi=0.95, step=0.05),
+    Choice("act", ACTIVATIONS[0], ACTIVATIONS),
+    Number("seed", 0, lo=0, hi=10_000, integer=True),
+    Flag("sharp", False),
+    Number("show", lambda v: min(1, len(v["lr"]) - 1), lo=0, hi=lambda v: len(v["lr"]) - 1,
+           integer=True),
+)
+
+
+def rates_key(opt: str) -> str:
+    """Each optimizer keeps its own rates box."""
+    return "nt_rates" if opt == "sgd" else f"nt_rates_{opt}"
+
+
+def put_settings(v: dict) -> None:
+    """Put a link's settings into the widgets' state (before they are drawn)."""
+    ss = st.session_state
+    ss["nt_data"], ss["nt_opt"] = v["data"], v["opt"]
+    ss[f"nt_hidden_{v['data']}"] = ", ".join(map(str, v["hidden"]))
+    ss[rates_key(v["opt"])] = ", ".join(map(fmt, v["lr"]))
+    ss["nt_steps"], ss["nt_momentum"], ss["nt_act"] = v["steps"], v["momentum"], v["act"]
+    ss["nt_batch"] = next(k for k, u in BATCH_URL.items() if u == v["batch"])
+    ss["nt_seed"], ss["nt_sharp"], ss["nt_pick"] = v["seed"], v["sharp"], v["show"]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -74,27 +112,29 @@ def cached_sharpness(name, hidden, rates, steps, seed, activation):
 
 
 setup_jax()
+linked = urlstate.restore("nt", FIELDS, sentinel="nt_data")
+if linked is not None:
+    put_settings(linked)
 st.title("Network training")
 st.caption("A small neural network (a multilayer perceptron) learns a data set at up to four "
            "learning rates at once. Every curve, badge and number below is measured from these runs.")
 
 with st.sidebar:
     st.header("Network")
-    name = st.selectbox("Data set", data.NAMES, index=1, key="nt_data",
+    name = st.selectbox("Data set", data.NAMES, key=init("nt_data", "moons"),
                         format_func=lambda n: {"digits": "digits (8×8 images, 10 classes)",
                                                "moons": "two moons", "circles": "circles",
                                                "spiral": "spiral (3 arms)"}[n])
     hidden_text = st.text_input("Hidden layers (units, comma-separated)",
-                                value=", ".join(map(str, DEFAULT_HIDDEN[name])), key=f"nt_hidden_{name}",
+                                key=init(f"nt_hidden_{name}", ", ".join(map(str, DEFAULT_HIDDEN[name]))),
                                 help="e.g. 16, 16 for two hidden layers of 16 units")
-    opt = st.selectbox("Optimizer", optimizers.names(), key="nt_opt",
+    opt = st.selectbox("Optimizer", optimizers.names(), key=init("nt_opt", "sgd"),
                        format_func=lambda k: optimizers.get(k).label,
                        help=optimizer_help("Each optimizer keeps its own rates here, starting from a "
                                            "range that suits it."))
     default_rates = RATES_BY_OPT.get(opt, DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
-                               value=", ".join(f"{r:g}" for r in default_rates),
-                               key="nt_rates" if opt == "sgd" else f"nt_rates_{opt}",
+                               key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
                                help="Numbers from 0.0001 to 10, comma-separated.")
     if opt != "sgd":
         why = ("steps of roughly lr per weight, whatever the gradient's size"
@@ -103,24 +143,35 @@ with st.sidebar:
         st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
                    f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
                    f"({DEFAULT_RATES[0]:g} to {DEFAULT_RATES[-1]:g}).")
-    steps = st.select_slider("Training steps", STEP_CHOICES, value=300, key="nt_steps")
-    batch_label = st.selectbox("Batch", list(BATCHES), key="nt_batch",
+    steps = st.select_slider("Training steps", STEP_CHOICES, key=init("nt_steps", 300))
+    batch_label = st.selectbox("Batch", list(BATCHES), key=init("nt_batch", "full batch"),
                                help="Full batch uses every training example each step; a mini-batch "
                                     "draws a seeded random sample.")
     if opt == "sgd":
-        momentum = st.slider("Momentum β (plain SGD only)", 0.0, 0.95, 0.0, 0.05, key="nt_momentum")
+        momentum = st.slider("Momentum β (plain SGD only)", 0.0, 0.95, step=0.05,
+                             key=init("nt_momentum", 0.0))
     else:
         momentum = 0.0
         st.caption(f"The momentum slider is for plain SGD; {optimizers.get(opt).label} runs with "
                    f"optax's own settings ({optimizers.get(opt).description}).")
-    activation = st.radio("Activation", list(mlp.ACTIVATIONS), horizontal=True, key="nt_act")
-    seed = int(st.number_input("Seed", 0, 10_000, 0, key="nt_seed"))
-    show_sharpness = st.checkbox("Track sharpness (edge of stability)", key="nt_sharp",
+    activation = st.radio("Activation", ACTIVATIONS, horizontal=True,
+                          key=init("nt_act", ACTIVATIONS[0]))
+    seed = int(st.number_input("Seed", 0, 10_000, key=init("nt_seed", 0)))
+    show_sharpness = st.checkbox("Track sharpness (edge of stability)", key=init("nt_sharp", False),
                                  help="The largest eigenvalue of the loss's Hessian during full-batch "
                                       "training, against 2/lr.")
 
 hidden, hidden_warnings = networks.parse_hidden(hidden_text, DEFAULT_HIDDEN[name])
 rates, rate_warnings = networks.parse_rates(rates_text, default_rates)
+# The rate whose decision regions (or digit predictions) are shown: a valid index, picked below.
+if st.session_state.get("nt_pick") not in range(len(rates)):
+    st.session_state["nt_pick"] = min(1, len(rates) - 1)
+link_warnings = urlstate.sync("nt", {
+    "data": name, "hidden": hidden, "opt": opt, "lr": rates, "steps": int(steps),
+    "batch": BATCH_URL[batch_label], "momentum": float(momentum), "act": activation, "seed": seed,
+    "sharp": bool(show_sharpness), "show": int(st.session_state["nt_pick"])}, FIELDS)
+for w in link_warnings:
+    st.warning(f"In the link: {w}", icon=":material/link:")
 for w in hidden_warnings + rate_warnings:
     st.warning(w, icon=":material/warning:")
 batch = BATCHES[batch_label]
@@ -147,14 +198,19 @@ for i, lr in enumerate(rates):
     dead = int(run.diverged_at[i])
     live_run = dead < 0  # a diverged run reports no loss or accuracy: it stopped before the end
     rows.append({"rate": lr, "regime": regimes[i],
-                 "final training loss": f"{float(run.train_loss[i, -1]):.4g}" if live_run else DASH,
+                 "final training loss": float(run.train_loss[i, -1]) if live_run else None,
                  "final validation accuracy (%)":
-                     f"{100 * float(run.eval_acc[i, 0, -1]):.1f}" if live_run else DASH,
+                     100 * float(run.eval_acc[i, 0, -1]) if live_run else None,
                  "best validation accuracy (%)":
-                     f"{100 * float(run.eval_acc[i, 0].max()):.1f}" if live_run else DASH,
-                 "diverged at step": DASH if live_run else str(dead)})
-st.dataframe(rows, hide_index=True, column_config={
-    "rate": st.column_config.NumberColumn(format="%.4g")})
+                     100 * float(run.eval_acc[i, 0].max()) if live_run else None,
+                 "diverged at step": None if live_run else dead})
+# Numbers stay numbers (right-aligned, sorted by value); what a run does not have shows a dash.
+st.dataframe(rows, hide_index=True, placeholder=DASH, column_config={
+    "rate": st.column_config.NumberColumn(format="%.4g"),
+    "final training loss": st.column_config.NumberColumn(format="%.4g"),
+    "final validation accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
+    "best validation accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
+    "diverged at step": st.column_config.NumberColumn(format="%d")})
 live = [i for i in range(len(rates)) if run.diverged_at[i] < 0]
 if live:
     best = max(live, key=lambda i: float(run.eval_acc[i, 0, -1]))
@@ -181,7 +237,7 @@ else:
 
 if d.n_features == 2:
     st.subheader("Decision regions during training")
-    pick = st.segmented_control("Rate", list(range(len(rates))), default=min(1, len(rates) - 1),
+    pick = st.segmented_control("Rate", list(range(len(rates))),
                                 format_func=lambda i: rate_label(rates[i]), key="nt_pick")
     pick = 0 if pick is None else int(pick)
     with st.spinner(f"Recording the decision regions at {N_FRAMES} steps…"):
@@ -194,7 +250,7 @@ if d.n_features == 2:
                    "they were just before.")
 else:
     st.subheader("Validation images and predicted labels")
-    pick = st.segmented_control("Rate", list(range(len(rates))), default=min(1, len(rates) - 1),
+    pick = st.segmented_control("Rate", list(range(len(rates))),
                                 format_func=lambda i: rate_label(rates[i]), key="nt_pick")
     pick = 0 if pick is None else int(pick)
     n_show = 40

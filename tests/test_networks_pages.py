@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import optax
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,9 +53,33 @@ def all_text(at: AppTest) -> str:
     return " ".join([markdown(at)] + [c.value for c in at.caption] + [i.value for i in at.info])
 
 
+def shown(table) -> pd.DataFrame:
+    """A table (an AppTest dataframe) as the text the browser shows: each number column in
+    its column_config printf format, a missing value as the table's placeholder (Streamlit
+    shows "None" without one)."""
+    config = json.loads(table.proto.columns or "{}")
+    placeholder = table.proto.placeholder if table.proto.HasField("placeholder") else "None"
+    out = {}
+    for col in table.value.columns:
+        fmt = config.get(col, {}).get("type_config", {}).get("format")
+        out[col] = [placeholder if v is None or (isinstance(v, float) and np.isnan(v))
+                    else fmt % v if fmt else str(v) for v in table.value[col]]
+    return pd.DataFrame(out)
+
+
 def cells(at: AppTest) -> list[str]:
     """Every cell of every table on the page, as the text shown."""
-    return [str(v) for df in at.dataframe for col in df.value.columns for v in df.value[col]]
+    return [v for df in at.dataframe for col in shown(df).columns for v in shown(df)[col]]
+
+
+def numeric(table, columns) -> None:
+    """These columns are number columns (the browser aligns them right and sorts them by
+    value) holding numbers or nothing (shown as the placeholder), never text."""
+    config = json.loads(table.proto.columns or "{}")
+    for col in columns:
+        assert config[col]["type_config"]["type"] == "number", (col, config.get(col))
+        values = [v for v in table.value[col] if v is not None and not pd.isna(v)]
+        assert all(isinstance(v, int | float | np.number) for v in values), (col, values)
 
 
 def no_junk_cells(at: AppTest) -> None:
@@ -83,9 +108,11 @@ def test_network_page_defaults(network_page):
     assert "Network training" in at.title[0].value
     b = badges(at)
     assert len(b) == 4 and "diverged" in b[3] and "diverged" not in b[1]
-    rows = at.dataframe[0].value
-    assert list(rows["rate"]) == [0.01, 0.1, 1.0, 10.0]
+    assert list(at.dataframe[0].value["rate"]) == [0.01, 0.1, 1.0, 10.0]
+    rows = shown(at.dataframe[0])
     assert list(rows["diverged at step"]) == ["—", "—", "—", "2"]
+    numeric(at.dataframe[0], ["rate", "final training loss", "final validation accuracy (%)",
+                              "best validation accuracy (%)", "diverged at step"])
     # Issue 10: no loss or accuracy for the run that diverged at step 2 (it said 88.0%).
     dead = rows.iloc[3]
     assert [dead["final training loss"], dead["final validation accuracy (%)"],
@@ -138,6 +165,7 @@ def test_finetune_page_states_computed_verdict(finetune_page):
     assert "Learned task B fastest: lr = 0.5" in text
     rows = at.dataframe[0].value
     assert list(rows["rate"]) == [0.01, 0.1, 0.5, 1.0]
+    numeric(at.dataframe[0], [c for c in rows.columns])
     drop = [float(v) for v in rows["task A drop (points)"]]
     assert drop[-1] - drop[0] > 25
     assert len(specs(at)) >= 1
@@ -158,7 +186,7 @@ def test_finetune_page_bad_inputs_get_messages(finetune_page):
     specs(at)
     # Issue 10: a run that diverged reports its step and no accuracy.
     at.text_input(key="ft_rates").set_value("0.1, 10").run()
-    rows = at.dataframe[0].value
+    rows = shown(at.dataframe[0])
     assert list(rows["diverged at step"]) == ["—", "3"]
     assert [rows.iloc[1][c] for c in ("task A accuracy (%)", "task A drop (points)",
                                       "task B accuracy (%)", "steps to 80.0% on B")] == ["—"] * 4
@@ -319,7 +347,7 @@ def test_finetune_page_with_adam():
     assert not at.exception, [e.value for e in at.exception]
     assert list(at.dataframe[0].value["rate"]) == [0.0001, 0.001, 0.01, 0.1]
     at.text_input(key="ft_rates_adam").set_value("0.01, 0.1").run()
-    rows = at.dataframe[0].value
+    rows = shown(at.dataframe[0])
     pre = finetune.pretrain(finetune.DEFAULT_A, finetune.DEFAULT_B, finetune.DEFAULT_HIDDEN, 0)
     ref = finetune.finetune(pre, (0.01, 0.1), 200, optimizer=optax.adam)
     assert list(rows["task B accuracy (%)"]) == [f"{100 * v:.1f}" for v in ref.b_acc[:, -1]]
