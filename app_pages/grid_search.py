@@ -3,10 +3,13 @@
 import numpy as np
 import streamlit as st
 
+from charts import export
 from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
-from engine.scene import checked_rate_range
+from engine.scene import CUSTOM, build_surface, checked_rate_range, fmt, markdown_text
+from ui import formula_input
+from ui.playground_state import on_demand
 from ui.runtime import setup_jax, warm_up
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
@@ -14,8 +17,10 @@ NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def surface_grid(name: str, lo: float, hi: float, n: int, steps: int, criterion: str):
-    return grid_search.on_surface(surfaces.get(name), lo, hi, n, steps, criterion=criterion)
+def surface_grid(name: str, lo: float, hi: float, n: int, steps: int, criterion: str,
+                 formula: str = "", box=None):
+    return grid_search.on_surface(build_surface(name, (), formula, box), lo, hi, n, steps,
+                                  criterion=criterion)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -27,12 +32,19 @@ st.title("Grid search")
 st.caption("Try many rates at once, spaced evenly on a log scale, and keep the one that did best "
            "within the same budget of steps.")
 
+# The surface (your own formula too) lives in the link; the other settings in the session.
+if formula_input.restore_link("grid_", "grid_surface", surfaces.names()[0]):
+    st.session_state["grid_target"] = "surface"
+formula, box = "", None
 with st.sidebar:
     target = st.radio("Run on", ["surface", "network"], horizontal=True, key="grid_target")
     d = SURFACE_DEFAULTS if target == "surface" else NETWORK_DEFAULTS
     if target == "surface":
-        where = st.selectbox("Surface", surfaces.names(), key="grid_surface",
-                             format_func=lambda n: surfaces.get(n).title)
+        where = st.selectbox("Surface", formula_input.surface_names(), key="grid_surface",
+                             format_func=formula_input.surface_title)
+        if where == CUSTOM:
+            own = formula_input.formula_input("grid_")
+            formula, box = own.formula, own.box
         criterion = st.radio("Best means", grid_search.CRITERIA, key="grid_criterion")
         cap = grid_search.MAX_RATES
     else:
@@ -61,18 +73,28 @@ if steps < 1:
 if seeds < 1:
     problems.append(f"The network needs at least one seed. Using {d.get('seeds', 1)}.")
     seeds = d.get("seeds", 1)
-for p in problems:
+link = formula_input.surface_to_link(where, formula, box) if target == "surface" else {}
+for p in [*formula_input.sync_link("grid_", link), *problems]:
     st.warning(p, icon=":material/warning:")
 lo, hi, n, steps, seeds = float(lo), float(hi), int(n), int(steps), int(seeds)
 
 if target == "surface":
-    warm_up(where)
-    surface = surfaces.get(where)
-    g = surface_grid(where, lo, hi, n, steps, criterion)
+    if where == CUSTOM:  # your own formula compiles on its first run (warm_up is per named family)
+        setup_jax()
+        with st.spinner("Compiling the engine for your formula (once per formula)…"):
+            g = surface_grid(where, lo, hi, n, steps, criterion, formula, box)
+    else:
+        warm_up(where)
+        g = surface_grid(where, lo, hi, n, steps, criterion)
+    surface = build_surface(where, (), formula, box)
     final, y_title = g.final_loss, "final loss above the minimum"
     markers = {}
     if g.stable_below is not None:
         markers = {"2/L (diverges above)": g.stable_below, "2/(L+μ) (theory's best)": g.theory_best}
+    own_limit = formula_input.global_limit(surface) if where == CUSTOM else None
+    if own_limit is not None:  # the lowest minimum's own 2/L, from its numerical Hessian
+        (mx, my), own = own_limit
+        markers = {f"2/L at the lowest minimum ({fmt(mx)}, {fmt(my)})": own}
 else:
     setup_jax()
     with st.spinner(f"Training the {where} network at {n} rates × {seeds} seed(s) for {steps} steps "
@@ -83,7 +105,7 @@ else:
 # The rate shown below: the best, or one the user picks (slider, or a click on the chart).
 options = list(range(n))
 default = g.best_index if g.best_index is not None else 0
-config = (target, where, lo, hi, n, steps, seeds, criterion)
+config = (target, where, formula, box, lo, hi, n, steps, seeds, criterion)
 if st.session_state.get("grid_config") != config or st.session_state.get("grid_pick") not in options:
     st.session_state["grid_config"] = config
     st.session_state["grid_pick"] = default
@@ -117,6 +139,10 @@ else:
             text += (f" Theory's best fixed rate for this quadratic is 2/(L+μ) = {g.theory_best:.4g} "
                      f"({100 * (b / g.theory_best - 1):+.1f}%), and it diverges above 2/L = "
                      f"{g.stable_below:.4g}.")
+        elif own_limit is not None:
+            text += (f" Your formula's lowest minimum, at ({fmt(mx)}, {fmt(my)}), has its own 2/L = "
+                     f"{own:.4g} (from its largest curvature, found numerically): plain gradient "
+                     "descent at a rate above it cannot settle there.")
     else:
         med = np.median(g.final_loss, axis=0)
         text = (f"**Best rate in the grid: {b:.4g}**, with the lowest median final training loss over "
@@ -144,6 +170,9 @@ if target == "surface":
                     + (f", converged at step {int(conv)}" if np.isfinite(conv) else
                        f", not converged in {steps} steps")
                     + f"; final loss {g.final_loss[pick]:.3g} above the minimum.")
+    if where == CUSTOM:
+        st.caption(markdown_text(surface.description))
+        formula_input.minima_note(surface)
 else:
     left, right = st.columns(2)
     acc = np.where(g.diverged_at >= 0, np.nan, g.final_acc)  # no accuracy for a run that blew up
@@ -165,3 +194,62 @@ else:
                f"{grid_search.NET_CLOSE:g}x the best; slow = above that; oscillating = the loss rose on "
                f"at least {grid_search.NET_UPS:.0%} of the steps; diverged = some seed blew up or ended "
                "above its start.")
+
+
+def table_rows() -> list[dict]:
+    """The grid's per-rate numbers (the charts' points), as the engine gave them."""
+    if target == "surface":
+        return [{"rate": float(r), "regime": g.regimes[i],
+                 "final loss above the minimum": float(g.final_loss[i]),
+                 "steps to converge": None if np.isnan(g.steps_to_converge[i])
+                 else int(g.steps_to_converge[i]),
+                 "diverged at step": int(g.diverged_at[i]) if g.diverged_at[i] >= 0 else None,
+                 "best": i == g.best_index}
+                for i, r in enumerate(g.rates)]
+    rows = []
+    for i, r in enumerate(g.rates):
+        row = {"rate": float(r), "regime": g.regimes[i],
+               "median final training loss": float(np.median(g.final_loss[:, i])),
+               "median final validation accuracy": float(np.median(g.final_acc[:, i])),
+               "best": i == g.best_index}
+        for k, s in enumerate(g.seeds):
+            row[f"final training loss (seed {s})"] = float(g.final_loss[k, i])
+            row[f"diverged at step (seed {s})"] = (int(g.diverged_at[k, i])
+                                                   if g.diverged_at[k, i] >= 0 else None)
+        rows.append(row)
+    return rows
+
+
+def curves_csv() -> str:
+    """Every run's curve: on a surface the runs' CSV (x, y, loss, step size per step); on the
+    network the training loss, validation loss and accuracy per seed, rate and step."""
+    if target == "surface":
+        return export.runs_csv(g.sweep, [f"lr = {r:.4g}" for r in g.rates])
+    rows = [{"seed": s, "rate": float(r), "step": t, "training loss": float(g.train_loss[k, i, t]),
+             "validation loss": float(g.val_loss[k, i, t]),
+             "validation accuracy": float(g.val_acc[k, i, t])}
+            for k, s in enumerate(g.seeds) for i, r in enumerate(g.rates) for t in range(steps + 1)]
+    return export.table_csv(rows)
+
+
+st.subheader("Download")
+slug = ("your-own" if target == "surface" and where == CUSTOM else where).replace("_", "-")
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download CSV of the grid (one row per rate)", key="grid_download_table", on_click="ignore",
+    icon=":material/download:", data=on_demand("grid-table", config,
+                                               lambda: export.table_csv(table_rows())),
+    file_name=f"learning-rate-lab-grid-{slug}.csv", mime="text/csv", use_container_width=True)
+d2.download_button(
+    "Download CSV of every run's curve", key="grid_download_curves", on_click="ignore",
+    icon=":material/download:", data=on_demand("grid-curves", config, curves_csv),
+    file_name=f"learning-rate-lab-grid-{slug}-curves.csv", mime="text/csv",
+    use_container_width=True)
+st.caption("The grid's CSV has the numbers of the charts above, one row per rate"
+           + (" (final loss above the minimum, steps to converge, diverged at step, regime)"
+              if target == "surface" else
+              " (medians over the seeds and each seed's final training loss and divergence step)")
+           + "; the curves' CSV has every run at every step"
+           + (" (x, y, loss, step size)" if target == "surface" else
+              " (training loss, validation loss and accuracy per seed)")
+           + ", in the engine's own numbers. Each file is built when you click.")

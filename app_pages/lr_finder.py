@@ -3,9 +3,11 @@
 import numpy as np
 import streamlit as st
 
+from charts import export
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
+from ui.playground_state import on_demand
 from ui.runtime import setup_jax
 from ui.widgets import optimizer_help
 
@@ -108,6 +110,24 @@ if seeds > 1:
                    "minimum / 10": f"{x.min_lr_10:.3g}",
                    "points kept": len(x.lrs), "ended because": x.stop_reason}
                   for s, x in zip(res.seeds, res.tests, strict=True)], hide_index=True)
+
+
+
+def curve_rows() -> list[dict]:
+    """Every seed's curve as the chart draws it: the rate at each kept step, the raw loss and
+    the smoothed loss."""
+    return [{"seed": s, "step": k, "rate": float(x.lrs[k]), "loss": float(x.raw[k]),
+             "smoothed loss": float(x.smoothed[k])}
+            for s, x in zip(res.seeds, res.tests, strict=True) for k in range(len(x.lrs))]
+
+
+settings = (dataset, min_lr, max_lr, steps, seeds, batch, float(beta), float(stop), float(skip), opt)
+st.download_button(
+    "Download CSV of the curves", key="lrf_download", on_click="ignore", icon=":material/download:",
+    data=on_demand("range-test", settings, lambda: export.table_csv(curve_rows())),
+    file_name=f"learning-rate-lab-range-test-{dataset}-{opt}.csv", mime="text/csv")
+st.caption("One row per seed and step kept: the rate, the training loss after that step and its "
+           "smoothed value (the curves above), in the engine's own numbers. Built when you click.")
 
 st.subheader("Check it")
 rate = float(t.suggestion)

@@ -3,12 +3,17 @@
 import numpy as np
 import streamlit as st
 
+from charts import export
 from charts.playground import trajectory_figure
 from charts.tuning import loss_curves_figure, rate_figure
-from engine import data, diagnose, schedule_runs, schedules, surfaces
+from engine import data, diagnose, schedule_runs, schedules
+from engine.scene import CUSTOM, build_surface, markdown_text
+from ui import formula_input
+from ui.playground_state import on_demand
 from ui.runtime import setup_jax, warm_up
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
+DEFAULT_SURFACE = "himmelblau"
 HELP = {
     "factor": "Multiply the rate by this at each drop (between 0 and 1).",
     "every_fraction": "Drop the rate every this fraction of the run.",
@@ -25,8 +30,9 @@ HELP = {
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def surface_runs(surface_name: str, name: str, lr: float, steps: int, options: tuple):
-    surface = surfaces.get(surface_name)
+def surface_runs(surface_name: str, name: str, lr: float, steps: int, options: tuple,
+                 formula: str = "", box=None):
+    surface = build_surface(surface_name, (), formula, box)
     sweep, rounds = schedule_runs.on_surface(surface, name, lr, steps, **dict(options))
     return sweep, [diagnose.diagnose(surface, t) for t in sweep], rounds
 
@@ -40,11 +46,18 @@ st.title("Schedules")
 st.caption("A schedule changes the rate as training goes. Here each one runs beside a constant rate "
            "with the same peak, on the same problem, from the same start.")
 
+# The surface (your own formula too) lives in the link; the other settings in the session.
+if formula_input.restore_link("sch_", "sch_surface", DEFAULT_SURFACE):
+    st.session_state["sch_target"] = "surface"
+formula, box = "", None
 with st.sidebar:
     target = st.radio("Run on", ["surface", "network"], horizontal=True, key="sch_target")
     if target == "surface":
-        where = st.selectbox("Surface", surfaces.names(), index=surfaces.names().index("himmelblau"),
-                             key="sch_surface", format_func=lambda n: surfaces.get(n).title)
+        where = st.selectbox("Surface", formula_input.surface_names(), key="sch_surface",
+                             format_func=formula_input.surface_title)
+        if where == CUSTOM:
+            own = formula_input.formula_input("sch_")
+            formula, box = own.formula, own.box
     else:
         where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES, key="sch_data")
     name = st.selectbox("Schedule", schedules.ALL_NAMES, index=schedules.ALL_NAMES.index("cosine"),
@@ -70,15 +83,21 @@ try:
 except ValueError as e:
     problems.append(f"{e} Using this schedule's default settings instead.")
     options = {}
-for p in problems:
+link = formula_input.surface_to_link(where, formula, box) if target == "surface" else {}
+for p in [*formula_input.sync_link("sch_", link), *problems]:
     st.warning(p, icon=":material/warning:")
 
 opts = tuple(sorted(options.items()))
 label = schedules.ALL_TITLES[name]
 if target == "surface":
-    warm_up(where)
-    surface = surfaces.get(where)
-    sweep, diagnoses, rounds = surface_runs(where, name, float(lr), steps, opts)
+    if where == CUSTOM:  # your own formula compiles on its first run (warm_up is per named family)
+        setup_jax()
+        with st.spinner("Compiling the engine for your formula (once per formula)…"):
+            sweep, diagnoses, rounds = surface_runs(where, name, float(lr), steps, opts, formula, box)
+    else:
+        warm_up(where)
+        sweep, diagnoses, rounds = surface_runs(where, name, float(lr), steps, opts)
+    surface = build_surface(where, (), formula, box)
     tables, losses = sweep.lrs, sweep.losses - surface.global_value
     dead = [None if d < 0 else int(d) for d in sweep.diverged_at]
 else:
@@ -98,6 +117,9 @@ right.plotly_chart(loss_curves_figure(
     key="sch_losses")
 if target == "surface":
     st.plotly_chart(trajectory_figure(surface, sweep, height=480, labels=names), key="sch_paths")
+    if where == CUSTOM:
+        st.caption(markdown_text(surface.description))
+        formula_input.minima_note(surface)
 
 DASH = "—"
 rows = []
@@ -135,3 +157,33 @@ if name == schedules.PLATEAU:
     st.caption(f"Reduce on plateau cut the rate {cuts} time(s). It follows the loss, so it is found by "
                f"replaying the run: {rounds} run(s) of the same compiled engine, each exact up to the next "
                "cut (the rule of optax.contrib.reduce_on_plateau, fed the loss before each step).")
+
+
+def network_csv() -> str:
+    """Each network run's rate, training loss and accuracy per step (the rate that moved step k
+    to k + 1; none on the last row)."""
+    out = []
+    for i, n in enumerate(names):
+        for k in range(steps + 1):
+            out.append({"run": i + 1, "label": n, "step": k,
+                        "rate": float(tables[i, k]) if k < steps else None,
+                        "training loss": float(run.train_loss[i, k]),
+                        "training accuracy": float(run.train_acc[i, k]),
+                        "diverged": int(dead[i] is not None and k >= dead[i])})
+    return export.table_csv(out)
+
+
+st.subheader("Download")
+key = (target, where, formula, box, name, float(lr), steps, opts)
+slug = ("your-own" if where == CUSTOM else where).replace("_", "-")
+st.download_button(
+    "Download CSV of both runs", key="sch_download", on_click="ignore", icon=":material/download:",
+    data=on_demand("schedule-runs", key, (lambda: export.runs_csv(sweep, names)) if target == "surface"
+                   else network_csv),
+    file_name=f"learning-rate-lab-schedule-{name}-{slug}.csv", mime="text/csv")
+st.caption("One row per run and step: "
+           + ("the rate that moved the run from step k to k + 1, x, y, the loss f itself (the chart "
+              "above draws it minus the lowest minimum's value) and the step size"
+              if target == "surface" else
+              "the rate that moved the run from step k to k + 1, the training loss and accuracy")
+           + ", in the engine's own numbers. It is built when you click.")

@@ -7,12 +7,15 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
+from charts import export
 from charts.maps import cell_of, legend_text, map_figure, steps_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.tuning import loss_curves_figure
-from engine import descent, grid_search, maps, surfaces
+from engine import descent, grid_search, maps
 from engine.diagnose import diagnose
-from engine.scene import SURFACE_PARAMS, default_params, fmt, scene_to_query
+from engine.scene import CUSTOM, SURFACE_PARAMS, default_params, fmt, markdown_text, scene_to_query
+from ui import formula_input
+from ui.playground_state import on_demand
 from ui.runtime import setup_jax
 from ui.widgets import regime_badge
 
@@ -65,6 +68,8 @@ def put_config(c: maps.MapConfig) -> None:
     ss[f"maps_n_{k}"], ss[f"maps_steps_{k}"] = int(c.n), int(c.steps)
     if k == "momentum":
         ss["maps_surface"] = c.surface
+        if c.surface == CUSTOM:
+            formula_input.put("maps_", c.formula, c.box)
         for key, value in c.params:
             ss[f"maps_p_{c.surface}_{key}"] = float(value)
         ss["maps_rows_momentum"] = int(c.rows)
@@ -101,8 +106,12 @@ def controls() -> tuple[maps.MapConfig, list[str]]:
     problems: list[str] = []
     c = replace(d, color=color)
     if kind == "momentum":
-        name = st.selectbox("Surface", surfaces.names(), key=init("maps_surface", d.surface),
-                            format_func=lambda n: surfaces.get(n).title)
+        name = st.selectbox("Surface", formula_input.surface_names(),
+                            key=init("maps_surface", d.surface),
+                            format_func=formula_input.surface_title)
+        if name == CUSTOM:
+            own = formula_input.formula_input("maps_")
+            c = replace(c, formula=own.formula, box=own.box)
         params = []
         base = dict(d.params) if name == d.surface else dict(default_params(name))
         for p in SURFACE_PARAMS.get(name, ()):
@@ -217,9 +226,12 @@ def show_surface_run(m: maps.StabilityMap, i: int, j: int) -> None:
     end = "never diverged" if t.diverged_at is None else f"diverged at step {t.diverged_at}"
     conv = ("converged (within the tolerance from step "
             f"{d.steps_to_converge} on)" if d.converged else "did not converge")
+    own = config.kind == "momentum" and config.surface == CUSTOM
+    title = (f"your own surface f = {markdown_text(surface.family.text)}" if own
+             else surface.title.lower())
     st.markdown(
         f"{config.steps} steps of {'heavy-ball SGD (β = ' + fmt(beta) + ')' if beta else 'gradient descent'} "
-        f"on {surface.title.lower()}"
+        f"on {title}"
         + (f" with μ = {fmt(surface.params[0])}, L = {fmt(surface.params[1])}"
            if config.kind == "condition" else "")
         + f": it {end}, {conv}, overshot {d.overshoots} times; final loss "
@@ -291,6 +303,49 @@ st.plotly_chart(map_figure(m, config.color, selected=(i, j)), key=chart_key, on_
 st.caption(legend_text(m, config.color))
 for line in maps.summary(m):
     st.markdown(line)
+
+ROW_COLUMN = {"momentum": "momentum", "condition": "condition number", "batch": "batch size"}
+
+
+def cell_rows(m: maps.StabilityMap) -> list[dict]:
+    """One row per cell of the map, bottom row first, as the map shows it."""
+    kind = m.config.kind
+    rows = []
+    for i, row in enumerate(m.rows):
+        for j, rate in enumerate(m.rates):
+            r = {"row": i, "column": j, "rate": float(rate),
+                 ROW_COLUMN[kind]: int(row) if kind == "batch" else float(row),
+                 "regime": m.regime(i, j)}
+            if kind == "batch":
+                r["median final training loss"] = float(m.final_loss[i, j])
+                for s in range(m.diverged_at.shape[0]):
+                    at = int(m.diverged_at[s, i, j])
+                    r[f"diverged at step (seed {s})"] = at if at >= 0 else None
+            else:
+                r["final loss above the lowest"] = float(m.final_loss[i, j])
+                at = int(m.diverged_at[i, j])
+                r["diverged at step"] = at if at >= 0 else None
+                r["final x"], r["final y"] = (float(v) for v in m.final_points[i, j])
+                if m.steps_to_converge is not None:
+                    conv = m.steps_to_converge[i, j]
+                    r["steps to converge"] = None if np.isnan(conv) else int(conv)
+            rows.append(r)
+    return rows
+
+
+st.download_button(
+    "Download CSV of the cells", key="maps_download", on_click="ignore",
+    icon=":material/download:", data=on_demand("map-cells", m.config,
+                                               lambda: export.table_csv(cell_rows(m))),
+    file_name=f"learning-rate-lab-map-{config.kind}.csv", mime="text/csv")
+st.caption(f"One row per cell ({m.regimes.size:,}): its rate, its {ROW_COLUMN[config.kind]}, regime, "
+           + ("median final training loss and each seed's divergence step"
+              if config.kind == "batch" else
+              "final loss above the lowest, divergence step and where the run ended"
+              + (", steps to converge" if config.kind == "condition" else ""))
+           + ", the map's own numbers. Built when you click.")
+if config.kind == "momentum" and config.surface == CUSTOM:
+    formula_input.minima_note(maps.map_surface(config))
 
 with st.expander("Pick a cell without the mouse"):
     c1, c2 = st.columns(2)

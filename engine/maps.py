@@ -61,8 +61,20 @@ import numpy as np
 from engine import data as datasets
 from engine import descent, mlp, surfaces, theory
 from engine.diagnose import LOCAL_BASIN_FRACTION, MIN_OVERSHOOTS, Regime, default_tol
+from engine.formula import check_bounds
 from engine.grid_search import network_regimes, pick_best
-from engine.scene import SURFACE_PARAMS, Scene, default_params, fmt
+from engine.scene import (
+    BOX_KEYS,
+    CUSTOM,
+    SURFACE_PARAMS,
+    Scene,
+    build_surface,
+    custom_surface,
+    default_params,
+    fmt,
+    markdown_text,
+    scene_from_query,
+)
 
 KINDS = ("momentum", "condition", "batch")
 KIND_TITLES = {
@@ -130,7 +142,8 @@ class MapConfig:
     Rates: ``n`` from ``lo`` to ``hi`` (log). Rows: ``rows`` momenta from ``beta_lo`` to
     ``beta_hi`` (momentum map), or condition numbers from 1 to ``kappa_max`` (log) on bowls
     of curvature ``curvature`` (condition map), or ``batch_sizes`` with ``seeds`` seeds
-    (batch map). ``surface`` and ``params`` are the momentum map's surface.
+    (batch map). ``surface`` and ``params`` are the momentum map's surface; with
+    ``surface="custom"`` it is your own formula ``formula`` in the view box ``box``.
     """
 
     kind: str = "momentum"
@@ -148,6 +161,8 @@ class MapConfig:
     kappa_max: float = 100.0
     batch_sizes: tuple[int, ...] = (8, 32, 128, 512)
     seeds: int = 2
+    formula: str = ""  # f(x, y) as typed, when surface == "custom"
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None  # its view box
 
 
 DEFAULTS = {
@@ -244,10 +259,22 @@ def check_config(c: MapConfig) -> tuple[MapConfig, list[str]]:
                             f"{getattr(d, attr)}.")
             c = replace(c, **{attr: getattr(d, attr)})
     if c.kind == "momentum":
-        if c.surface not in surfaces.names():
+        if c.surface == CUSTOM:
+            try:
+                box = check_bounds(surfaces.CUSTOM_BOUNDS if c.box is None else c.box)
+                custom_surface(c.formula, box)
+            except (ValueError, ArithmeticError) as err:  # FormulaError is a ValueError
+                warnings.append(f"Your formula was refused: {markdown_text(err)} Using "
+                                f"`{d.surface}`.")
+                c = replace(c, surface=d.surface, params=d.params, formula="", box=None)
+            else:
+                c = replace(c, params=(), box=box)
+        elif c.surface not in surfaces.names():
             warnings.append(f"Unknown surface `{_literal(c.surface)}`; using `quadratic`. Choose "
-                            f"one of: {', '.join(surfaces.names())}.")
+                            f"one of: {', '.join(surfaces.names())}, {CUSTOM}.")
             c = replace(c, surface=d.surface, params=d.params)
+        if c.surface != CUSTOM and (c.formula or c.box is not None):
+            c = replace(c, formula="", box=None)
         allowed = {p.key: p for p in SURFACE_PARAMS.get(c.surface, ())}
         params = dict(c.params)
         fixed = []
@@ -319,9 +346,17 @@ def config_from_query(query: dict) -> tuple[MapConfig, list[str]]:
                 steps=num("steps", *lim["steps"], d.steps, integer=True))
     if kind == "momentum":
         name = str(query.get("surface", d.surface))
-        if name not in surfaces.names():
+        formula, box = "", None
+        if name == CUSTOM:  # your own formula: the Playground's rules (a refusal warns)
+            own, problems = scene_from_query(
+                {k: query[k] for k in ("surface", "f", *BOX_KEYS) if k in query})
+            warnings += problems
+            name = own.surface if own.surface == CUSTOM else d.surface
+            if name == CUSTOM:
+                formula, box = own.formula, check_bounds(own.box or surfaces.CUSTOM_BOUNDS)
+        elif name not in surfaces.names():
             warnings.append(f"Unknown surface `{_literal(name)}`; using `{d.surface}`. Choose one "
-                            f"of: {', '.join(surfaces.names())}.")
+                            f"of: {', '.join(surfaces.names())}, {CUSTOM}.")
             name = d.surface
         base = dict(d.params) if name == d.surface else dict(default_params(name))
         params = tuple((p.key, num(p.key, p.lo, p.hi, base.get(p.key, p.default)))
@@ -333,7 +368,8 @@ def config_from_query(query: dict) -> tuple[MapConfig, list[str]]:
                             f"({fmt(bhi)}); using {fmt(d.beta_lo)} to {fmt(d.beta_hi)}.")
             blo, bhi = d.beta_lo, d.beta_hi
         c = replace(c, surface=name, params=params, beta_lo=blo, beta_hi=bhi,
-                    rows=num("rows", *lim["rows"], d.rows, integer=True))
+                    rows=num("rows", *lim["rows"], d.rows, integer=True), formula=formula,
+                    box=box)
     elif kind == "condition":
         L = num("L", *lim["L"], d.curvature)  # noqa: N806 (the usual name)
         top = L / CURVATURE_MIN
@@ -408,6 +444,10 @@ def config_to_query(c: MapConfig) -> dict[str, str]:
     if c.kind == "momentum":
         q["surface"] = c.surface
         q.update({k: fmt(v) for k, v in c.params})
+        if c.surface == CUSTOM:
+            (x0, x1), (y0, y1) = surfaces.CUSTOM_BOUNDS if c.box is None else c.box
+            q["f"] = c.formula
+            q.update(zip(BOX_KEYS, map(fmt, (x0, x1, y0, y1)), strict=True))
         q.update(rows=str(c.rows), blo=fmt(c.beta_lo), bhi=fmt(c.beta_hi))
     elif c.kind == "condition":
         q.update(rows=str(c.rows), L=fmt(c.curvature), kmax=fmt(c.kappa_max))
@@ -619,7 +659,7 @@ def map_surface(config: MapConfig, i: int = 0) -> surfaces.Surface:
     if config.kind == "condition":
         kappas = condition_axis(config)
         return bowl(config.curvature, float(kappas[i]))
-    return surfaces.get(config.surface, **dict(config.params))
+    return build_surface(config.surface, config.params, config.formula, config.box)
 
 
 def bowl(curvature: float, kappa: float) -> surfaces.Surface:
@@ -818,8 +858,10 @@ def cell_scene(m: StabilityMap, i: int, j: int) -> Scene:
         name = "quadratic"
     else:
         params, name = m.config.params, m.config.surface
+    custom = name == CUSTOM
     return Scene(surface=name, params=params, rates=(float(m.rates[j]),), steps=m.config.steps,
-                 momentum=cell_momentum(m, i))
+                 momentum=cell_momentum(m, i), formula=m.config.formula if custom else "",
+                 box=m.config.box if custom else None)
 
 
 # ----------------------------------------------------------------------------
