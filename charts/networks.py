@@ -65,9 +65,9 @@ def training_curves_figure(run, rates) -> go.Figure:
               (run.train_acc, 2, 1, True), (run.eval_acc[:, 0], 2, 2, True)]
     for k, (curves, r, c, pct) in enumerate(panels):
         _add_rate_lines(fig, curves, rates, run.diverged_at, r, c, show_legend=k == 0, percent=pct)
-    losses = [_visible(np.asarray(c), int(run.diverged_at[i]))
-              for curves in (run.train_loss, run.eval_loss[:, 0]) for i, c in enumerate(curves)]
-    fig.update_yaxes(log_axis(*losses), row=1)
+    for col, curves in ((1, run.train_loss), (2, run.eval_loss[:, 0])):  # ticks from each panel
+        shown = [_visible(np.asarray(c), int(run.diverged_at[i])) for i, c in enumerate(curves)]
+        fig.update_yaxes(log_axis(*shown), row=1, col=col)
     fig.update_xaxes(title_text="step", row=2)
     fig.update_layout(height=560, margin={"t": 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.12})

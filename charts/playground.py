@@ -70,21 +70,37 @@ def _length(points: np.ndarray) -> float:
     return float(np.sum(np.hypot(*np.diff(points, axis=0).T))) if len(points) > 1 else 0.0
 
 
-# Where each run's end label sits, in pixels from the path's end (run i takes the i-th
-# direction), so labels of runs that end at the same minimum do not cover each other.
-END_LABEL_OFFSETS = ((45, -32), (-45, -32), (-45, 32), (45, 32))
+# How far (pixels) an end label sits from its path's end, sideways and up or down.
+END_LABEL_DX, END_LABEL_DY = 30, 26
+
+
+def end_label_offsets(ends_xy: np.ndarray) -> list[tuple[int, int]]:
+    """(ax, ay) pixel offsets of the runs' end labels: the runs ending farther left get their
+    labels to the left, the others to the right, and on each side the first goes up and the
+    next down, so labels of runs that end at one point (a minimum) or near each other do not
+    cover each other."""
+    n = len(ends_xy)
+    order = sorted(range(n), key=lambda i: (float(ends_xy[i][0]), i))
+    out: list[tuple[int, int]] = [(0, 0)] * n
+    left = order[: n // 2] if n > 1 else []
+    for side, members in ((-1, left), (1, [i for i in order if i not in left])):
+        for k, i in enumerate(sorted(members, key=lambda i: (-float(ends_xy[i][1]), i))):
+            out[i] = (side * END_LABEL_DX, (-1 if k % 2 == 0 else 1) * END_LABEL_DY * (1 + k // 2))
+    return out
 
 
 def end_labels(sweep: Sweep, names: list[str], ends: list[int], bounds) -> list[dict]:
     """An annotation per run at the end of its drawn path (where it left the view if it
-    diverged): its marker, in its colour, and its name (the rate), with an arrow to the end."""
+    diverged): its marker, in its colour, and its name (the rate), with a line to the end."""
+    idx = [last_in_view(t.points[: ends[i]], bounds) for i, t in enumerate(sweep)]
+    xy = np.array([sweep.points[i, j] for i, j in enumerate(idx)])
     notes = []
-    for i, t in enumerate(sweep):
-        j = last_in_view(t.points[: ends[i]], bounds)
-        ax, ay = END_LABEL_OFFSETS[i % len(END_LABEL_OFFSETS)]
-        notes.append(dict(x=float(t.points[j, 0]), y=float(t.points[j, 1]), xref="x", yref="y",
+    for i, (ax, ay) in enumerate(end_label_offsets(xy)):
+        notes.append(dict(x=float(xy[i, 0]), y=float(xy[i, 1]), xref="x", yref="y",
                           text=f'<span style="color:{color(i)}">{glyph(i)}</span> {names[i]}',
                           showarrow=True, ax=ax, ay=ay, arrowhead=0, arrowwidth=1.5,
+                          xanchor="right" if ax < 0 else "left",
+                          yanchor="bottom" if ay < 0 else "top",
                           arrowcolor=color(i), bgcolor="rgba(255,255,255,0.88)",
                           bordercolor=color(i), borderwidth=1.5, borderpad=2,
                           font=dict(color="#111", size=12), name=f"end of {names[i]}"))

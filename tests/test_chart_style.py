@@ -402,3 +402,15 @@ def test_playground_loss_chart_draws_every_loss_the_table_can_print():
     # float32 flushes to 0 below about 1.2e-38: the zeros are drawn a decade under the smallest
     # positive loss, and the chart says where.
     assert [a["text"] for a in fig["layout"]["annotations"]] == ["0 or below is drawn at 10⁻³⁹"]
+
+
+def test_end_labels_point_away_from_each_other():
+    from charts.playground import end_label_offsets
+
+    same = end_label_offsets(np.zeros((4, 2)))  # four runs settle in one minimum
+    assert sorted((ax > 0, ay > 0) for ax, ay in same) == [(False, False), (False, True),
+                                                          (True, False), (True, True)]
+    apart = end_label_offsets(np.array([[-0.1, 0.0], [0.0, 0.0]]))  # the left end: label left
+    assert apart[0][0] < 0 < apart[1][0]
+    three = end_label_offsets(np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
+    assert len(set(three)) == 3
