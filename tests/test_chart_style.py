@@ -414,3 +414,30 @@ def test_end_labels_point_away_from_each_other():
     assert apart[0][0] < 0 < apart[1][0]
     three = end_label_offsets(np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
     assert len(set(three)) == 3
+
+
+def simulate_screenshots(prefix: str, *images: str) -> None:
+    """Write ``{prefix}-{protanopia,deuteranopia,tritanopia}.png``: the images stacked and seen
+    with each deficiency (the docs/colour-vision-*.png files were made so, from the Playground's
+    trajectory and loss charts)."""
+    from PIL import Image
+
+    ims = [Image.open(p).convert("RGB") for p in images]
+    sheet = Image.new("RGB", (max(i.width for i in ims), sum(i.height for i in ims)), "white")
+    y = 0
+    for im in ims:
+        sheet.paste(im, (0, y))
+        y += im.height
+    lin = srgb_to_linear(np.asarray(sheet, np.float64) / 255)
+    for kind, m in MACHADO.items():
+        seen = np.clip(lin @ np.asarray(m).T, 0, 1)
+        srgb = np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+        out = Image.fromarray(np.round(srgb * 255).astype(np.uint8))
+        out.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(f"{prefix}-{kind}.png",
+                                                                        optimize=True)
+
+
+if __name__ == "__main__":  # python tests/test_chart_style.py docs/colour-vision a.png b.png
+    import sys
+
+    simulate_screenshots(sys.argv[1], *sys.argv[2:])
