@@ -219,3 +219,15 @@ def test_finetune_page_junk_link_warns_and_uses_defaults():
     q = query_of(at)
     assert (q["lr"], q["a"], q["units"], q["warmup"], q["scale"], q["head"], q["steps"]) == (
         "0.01,0.1,0.5,1", "0,1,2,3,4", "1", "5", "1", "new", "200")
+
+
+def test_network_page_keeps_its_settings_across_a_visit_to_another_page():
+    at = open_page(NETWORK, NET_LINK)
+    at.text_input(key="nt_rates").set_value("0.02, 0.2").run()
+    at.switch_page("app_pages/home.py").run()
+    for k in list(at.query_params):  # as the browser does on a page switch
+        del at.query_params[k]
+    at.switch_page(NETWORK).run()
+    assert not at.exception and not at.warning
+    assert list(at.dataframe[0].value["rate"]) == [0.02, 0.2]
+    assert query_of(at) == {**NET_LINK, "lr": "0.02,0.2"}

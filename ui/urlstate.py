@@ -25,11 +25,16 @@ def current_query() -> dict[str, str]:
 
 def restore(page: str, fields: Sequence[Field], sentinel: str) -> dict[str, Any] | None:
     """The link's values (defaults where it has none) when the widget keyed ``sentinel`` has
-    no state yet, else None. Their warnings are kept for :func:`sync`."""
+    no state yet, else None. Their warnings are kept for :func:`sync`. A URL without any of
+    the page's keys (back from another page, whose switch clears the query) gives the
+    settings this session last had here, so a visit elsewhere does not reset them."""
     ss = st.session_state
     if sentinel in ss:
         return None
-    values, warnings = parse(current_query(), fields)
+    query = current_query()
+    if not any(f.key in query for f in fields) and f"_url_{page}_last" in ss:
+        query = ss[f"_url_{page}_last"]
+    values, warnings = parse(query, fields)
     ss[f"_url_{page}_warnings"] = warnings
     ss[f"_url_{page}_asked"] = None  # set by the next sync: what the page shows from the link
     return values
@@ -44,6 +49,7 @@ def sync(page: str, values: Mapping[str, Any], fields: Sequence[Field]) -> list[
     if ss.get(asked) is None:
         ss[asked] = query
     shown = list(ss.get(f"_url_{page}_warnings", [])) if ss[asked] == query else []
+    ss[f"_url_{page}_last"] = query
     if current_query() != query:
         st.query_params.from_dict(query)
     return shown
