@@ -7,7 +7,7 @@ from charts import export
 from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
-from engine.scene import CUSTOM, build_surface, checked_rate_range, fmt, markdown_text
+from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_text
 from ui import formula_input
 from ui.playground_state import on_demand
 from ui.runtime import setup_jax, warm_up
@@ -93,8 +93,8 @@ if target == "surface":
         markers = {"2/L (diverges above)": g.stable_below, "2/(L+μ) (theory's best)": g.theory_best}
     own_limit = formula_input.global_limit(surface) if where == CUSTOM else None
     if own_limit is not None:  # the lowest minimum's own 2/L, from its numerical Hessian
-        (mx, my), own = own_limit
-        markers = {f"2/L at the lowest minimum ({fmt(mx)}, {fmt(my)})": own}
+        at_min, own = own_limit
+        markers = {f"2/L at the lowest minimum {at_min}": own}
 else:
     setup_jax()
     with st.spinner(f"Training the {where} network at {n} rates × {seeds} seed(s) for {steps} steps "
@@ -140,7 +140,7 @@ else:
                      f"({100 * (b / g.theory_best - 1):+.1f}%), and it diverges above 2/L = "
                      f"{g.stable_below:.4g}.")
         elif own_limit is not None:
-            text += (f" Your formula's lowest minimum, at ({fmt(mx)}, {fmt(my)}), has its own 2/L = "
+            text += (f" Your formula's lowest minimum, at {at_min}, has its own 2/L = "
                      f"{own:.4g} (from its largest curvature, found numerically): plain gradient "
                      "descent at a rate above it cannot settle there.")
     else:

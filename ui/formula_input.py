@@ -173,13 +173,14 @@ def minima_note(surface: surfaces.Surface, heading: str = "Minima of your formul
                    "diverged, like a run that blows up.")
 
 
-def global_limit(surface: surfaces.Surface) -> tuple[tuple[float, float], float] | None:
-    """(point, 2/L) of your own surface's lowest minimum, or None where f is flat there to
-    second order (no 2/L)."""
+def global_limit(surface: surfaces.Surface) -> tuple[str, float] | None:
+    """(where, 2/L) of your own surface's lowest minimum, ``where`` as its sentence writes it,
+    e.g. "(1, 1)"; None where f is flat there to second order (no 2/L)."""
     found = surfaces.custom_minima_report(surface)
     if not found or found[0]["stable_below"] is None:
         return None
-    return tuple(found[0]["point"]), float(found[0]["stable_below"])
+    x, y = (f"{v:.3g}" if abs(v) >= 1e-3 else "0" for v in found[0]["point"])
+    return f"({x}, {y})", float(found[0]["stable_below"])
 
 
 # ----------------------------------------------------------------------------
