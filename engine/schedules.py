@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 import optax
@@ -44,8 +45,10 @@ TITLES = {
 }
 
 
+@lru_cache(maxsize=256)
 def make(name: str, lr: float, steps: int) -> optax.Schedule:
-    """The named schedule peaking at ``lr`` over ``steps`` steps."""
+    """The named schedule peaking at ``lr`` over ``steps`` steps (the same object for the same
+    arguments, so the engine's rate table for it is computed once)."""
     if not (isinstance(lr, int | float) and math.isfinite(lr) and lr >= 0):
         raise ValueError(f"A learning rate must be finite and non-negative, got {lr!r}.")
     if not (isinstance(steps, int) and steps >= 1):

@@ -149,3 +149,19 @@ def test_noise_and_a_large_rate_escape_the_sharp_minimum_a_small_rate_stays():
     for seed in range(8):
         assert not ends_in_pit(0.1, 1.0, seed), seed
         assert ends_in_pit(0.01, 1.0, seed), seed
+
+
+@pytest.mark.parametrize("name", ["step", "cosine", "warmup_cosine", "one_cycle"])
+def test_rate_tables_equal_the_schedule_and_are_computed_once(name):
+    """The engine's table is optax's schedule at every step; a rerun reuses it (same object)."""
+    from engine import schedules
+
+    schedule = schedules.make(name, 0.3, 200)
+    assert schedules.make(name, 0.3, 200) is schedule
+    table = descent.rate_table(schedule, 200)
+    np.testing.assert_allclose(table, [float(schedule(k)) for k in range(200)], rtol=1e-5,
+                               atol=1e-9)
+    assert descent._schedule_table.cache_info().currsize >= 1
+    hits = descent._schedule_table.cache_info().hits
+    descent.rate_table(schedules.make(name, 0.3, 200), 200)
+    assert descent._schedule_table.cache_info().hits == hits + 1
