@@ -8,10 +8,10 @@ import streamlit as st
 
 from charts import export
 from charts.playground import MAX_FRAMES, loss_figure, step_size_figure, trajectory_figure
-from engine import formula, limits, optimizers, surfaces, theory
+from engine import limits, optimizers, theory
 from engine.diagnose import MIN_OVERSHOOTS, default_tol
-from engine.grid import loss_grid
 from engine.scene import CUSTOM, Scene, build_surface, fmt, markdown_text, run_scene
+from ui import formula_input
 from ui import playground_state as state
 from ui.presets import preset_help, presets
 from ui.runtime import setup_jax, warm_up
@@ -32,13 +32,6 @@ def cached_limit(surface: str, params: tuple, formula_text: str, box, key: str, 
     """engine.limits.measured_limit for plain, hashable arguments, cached."""
     return limits.measured_limit(build_surface(surface, params, formula_text, box), key, steps,
                                  start=start, noise=noise, seed=seed, momentum=momentum)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def blank_share(formula_text: str, box) -> float:
-    """The share of your own surface's box (on the drawn grid) where f is not finite."""
-    _, _, z = loss_grid(build_surface(CUSTOM, (), formula_text, box))
-    return float(np.mean(~np.isfinite(z)))
 
 
 def dash(value) -> str:
@@ -100,22 +93,8 @@ st.plotly_chart(trajectory_figure(surface, sweep, labels=labels), key="trajector
 left, right = st.columns(2)
 left.plotly_chart(loss_figure(surface, sweep, labels=labels), key="loss")
 right.plotly_chart(step_size_figure(sweep, labels=labels), key="step_size")
-if custom:
-    st.subheader("Minima of your formula")
-    for m in surfaces.custom_minima_report(surface):
-        kind = "Global" if m["is_global"] else "Local"
-        st.markdown(f"- **{kind} minimum**, f = {m['value']:.4g}: {m['text']}.")
-    st.caption(f"Found numerically, so they may miss some: Newton's method from a "
-               f"{formula.GRID_STARTS} × {formula.GRID_STARTS} grid of starts inside the box, each "
-               "end kept only if its gradient is tiny and its Hessian positive definite (or f "
-               "rises all around it). A narrow basin between the starts, or a minimum on or "
-               "outside the box's edge, is not listed. Each minimum's own 2/L uses its largest "
-               "curvature L: plain gradient descent at a rate above it cannot settle there.")
-    share = blank_share(scene.formula, scene.box)
-    if share > 0:
-        st.caption(f"f is not a finite number on {share:.0%} of the box (left blank on the "
-                   "surface). A run that steps there is frozen at that step and counted as "
-                   "diverged, like a run that blows up.")
+if custom:  # its minima, each with its own 2/L, and how much of the box is blank
+    formula_input.minima_note(surface)
 if scene.noise:
     st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
                "random kick to every run's gradient, as a mini-batch's error would. Theory's "

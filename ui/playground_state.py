@@ -13,10 +13,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import formula as formulas
 from engine import optimizers, schedules, surfaces
 from engine.scene import (
-    BOX_KEYS,
     CUSTOM,
     MAX_RATES,
     MOMENTUM_MAX,
@@ -27,20 +25,11 @@ from engine.scene import (
     Scene,
     default_params,
     fmt,
-    markdown_text,
     scene_from_query,
     scene_to_query,
 )
-from engine.scene import custom_surface as build_custom
+from ui import formula_input
 from ui.widgets import optimizer_input, rate_input, set_rate
-
-CUSTOM_TITLE = "Your own formula f(x, y)"
-EXAMPLES = ("x**2 + 10*sin(y)**2", "(1-x)**2 + 5*(y-x**2)**2")
-FORMULA_HELP = (
-    "Type f in x and y with numbers, + - * / ** (powers), parentheses and the functions "
-    f"{', '.join(formulas.FUNCTIONS)}. Nothing else is accepted (the text is checked against "
-    f"that list, never run as code), at most {formulas.MAX_LENGTH} characters.")
-BOX_LABELS = {"xmin": "x from", "xmax": "x to", "ymin": "y from", "ymax": "y to"}
 
 NOISE_SLIDER_MAX = 5.0  # the slider's top; a link may ask for more (engine.scene.NOISE_MAX)
 NOISE_TEXT = ("Gaussian noise of this standard deviation is added to every gradient, the same "
@@ -55,38 +44,7 @@ MOMENTUM_HELP = ("Heavy-ball momentum β for the runs whose optimizer is SGD: v 
 
 def surface_title(name: str) -> str:
     """The surface picker's label for a surface name (``custom``: your own formula)."""
-    return CUSTOM_TITLE if name == CUSTOM else surfaces.get(name).title
-
-
-@st.cache_resource(max_entries=64, show_spinner="Finding the minima of your formula (once per "
-                   "formula and box)…")
-def custom_surface(formula: str, box) -> tuple[surfaces.Surface | None, str | None, int | None]:
-    """(surface, None, None) for an accepted formula and box, else (None, the parser's or the
-    minima search's message, its column or None). Cached per formula and box, refusals too."""
-    try:
-        return build_custom(formula, box), None, None
-    except (ValueError, ArithmeticError) as err:  # FormulaError is a ValueError
-        return None, str(err), getattr(err, "column", None)
-
-
-def _box_state() -> tuple[tuple[float, float], tuple[float, float]]:
-    ss = st.session_state
-    (x0, x1), (y0, y1) = surfaces.CUSTOM_BOUNDS
-    for key, default in zip(BOX_KEYS, (x0, x1, y0, y1), strict=True):
-        if f"box_{key}" not in ss:
-            ss[f"box_{key}"] = float(default)
-    return ((float(ss["box_xmin"]), float(ss["box_xmax"])),
-            (float(ss["box_ymin"]), float(ss["box_ymax"])))
-
-
-def _set_box(box) -> None:
-    (x0, x1), (y0, y1) = box
-    for key, value in zip(BOX_KEYS, (x0, x1, y0, y1), strict=True):
-        st.session_state[f"box_{key}"] = float(value)
-
-
-def _use_example(text: str) -> None:
-    st.session_state["formula"] = text
+    return formula_input.surface_title(name)
 
 
 def load_scene(scene: Scene) -> None:
@@ -94,10 +52,8 @@ def load_scene(scene: Scene) -> None:
     ss = st.session_state
     ss["surface"] = scene.surface
     if scene.surface == CUSTOM:
-        box = scene.box if scene.box is not None else surfaces.CUSTOM_BOUNDS
-        ss["formula"] = scene.formula
-        _set_box(box)
-        ss["custom_ok"] = ss["custom_start_for"] = (scene.formula, box)
+        formula_input.put("", scene.formula, scene.box)  # the shared widget's keys, no prefix
+        ss["custom_start_for"] = ss["custom_ok"]
     for key, value in scene.params:
         ss[f"p_{scene.surface}_{key}"] = float(value)
     ss["n_rates"] = len(scene.rates)
@@ -142,45 +98,11 @@ def _surface_changed() -> None:
 
 
 def custom_controls() -> tuple[str, tuple, surfaces.Surface]:
-    """Your own surface: the formula, examples, the view box, and a refusal in words beside the
-    box (with a caret under its column). Returns the (formula, box, surface) to run: the typed
-    one if accepted, else the last accepted one (or the first example)."""
-    ss = st.session_state
-    if "formula" not in ss:
-        ss["formula"] = EXAMPLES[0]
-    typed = st.text_input("f(x, y) =", key="formula", help=FORMULA_HELP,
-                          placeholder=f"e.g. {EXAMPLES[0]}")
-    refusal = st.container()
-    st.caption("Examples (click to use):")
-    for i, text in enumerate(EXAMPLES):  # one per row: the sidebar is too narrow for two
-        st.button(f"`{text}`", key=f"example_{i}", on_click=_use_example, args=(text,),
-                  use_container_width=True)
-    box = _box_state()
-    st.caption("View box (runs start inside it; the minima are searched in it)")
-    for row in (("xmin", "xmax"), ("ymin", "ymax")):
-        for col, key in zip(st.columns(2), row, strict=True):
-            col.number_input(BOX_LABELS[key], -formulas.MAX_COORDINATE, formulas.MAX_COORDINATE,
-                             key=f"box_{key}", step=0.5, format="%g")
-    surface, error, column = custom_surface(typed, box)
-    if surface is not None:
-        ss["custom_ok"] = (typed, box)
-        ss["custom_error"] = None
-        return typed, box, surface
-    ss["custom_error"] = error
-    with refusal:
-        st.error(f"**Refused:** {markdown_text(error)}", icon=":material/block:")
-        if column is not None and 0 < column <= len(typed) + 1 and len(typed) <= 120:
-            st.code(f"{typed}\n{' ' * (column - 1)}^ column {column}", language=None)
-    last = ss.get("custom_ok") or (EXAMPLES[0], surfaces.CUSTOM_BOUNDS)
-    surface = custom_surface(*last)[0]
-    if surface is None:  # cannot happen for a formula once accepted; the example then
-        last = (EXAMPLES[0], surfaces.CUSTOM_BOUNDS)
-        surface = custom_surface(*last)[0]
-    with refusal:
-        st.caption("Still running the last formula that worked: "
-                   f"f = {markdown_text(last[0])}, x from {fmt(last[1][0][0])} to "
-                   f"{fmt(last[1][0][1])}, y from {fmt(last[1][1][0])} to {fmt(last[1][1][1])}.")
-    return last[0], last[1], surface
+    """Your own surface: the shared formula widget (:func:`ui.formula_input.formula_input`, with
+    the Playground's keys). Returns the (formula, box, surface) to run: the typed one if
+    accepted, else the last accepted one (or the first example)."""
+    own = formula_input.formula_input("")
+    return own.formula, own.box, own.surface
 
 
 def controls() -> Scene:
