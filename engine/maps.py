@@ -3,7 +3,8 @@ its run ended, with theory's lines beside the measurement.
 
 Three maps:
 
-- ``momentum``: rate x heavy-ball momentum beta on any surface (up to 128 x 128 runs, one
+- ``momentum``: rate x heavy-ball momentum beta on any surface, your own formula too
+  (``surface="custom"``, ``formula``, ``box``; up to 128 x 128 runs, one
   :func:`engine.descent.sweep_final` call for the whole grid, momentum given per run).
   Theory on quadratics (Polyak, 1964): the heavy ball diverges above
   lr = 2 (1 + beta) / L, and is fastest at lr* = 4 / (sqrt L + sqrt mu)^2,

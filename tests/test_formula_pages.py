@@ -356,3 +356,20 @@ def test_condition_and_batch_map_csvs(downloads):
         assert [num(r[f"diverged at step (seed {s})"]) for r in rows] == [
             None if d < 0 else d for d in m.diverged_at[s].ravel().tolist()]
     assert "Final training loss per seed" in texts(at)
+
+
+def test_a_map_config_of_your_own_formula_round_trips_and_a_refused_one_falls_back():
+    c = maps.MapConfig(surface="custom", params=(), formula=FORMULA, box=((-2.0, 2.0), (-1.0, 1.0)),
+                       n=8, rows=4)
+    assert maps.check_config(c) == (c, [])
+    q = maps.config_to_query(c)
+    assert (q["f"], q["xmin"], q["ymax"]) == (FORMULA, "-2", "1")
+    assert maps.config_from_query(q) == (c, [])
+    fixed, warnings = maps.check_config(maps.MapConfig(surface="custom", formula=UNSAFE))
+    assert (fixed.surface, fixed.formula, fixed.box) == ("quadratic", "", None)
+    assert warnings[0].startswith("Your formula was refused: Attributes such as")
+    m = maps.compute(c)
+    assert maps.map_surface(c).bounds == c.box and m.theory_limit is None
+    scene = maps.cell_scene(m, 1, 2)
+    assert (scene.surface, scene.formula, scene.box, scene.rates) == (
+        "custom", FORMULA, c.box, (float(m.rates[2]),))
