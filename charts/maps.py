@@ -20,6 +20,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from charts.style import log_axis
 from engine.maps import (
     CODE,
     REGIMES,
@@ -312,7 +313,7 @@ def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, i
                    fixedrange=True),
         yaxis=dict(title=dict(text=ROW_TITLES[kind]), range=y_range,
                    type="log" if log else "linear", showgrid=False, zeroline=False,
-                   fixedrange=True),
+                   fixedrange=True, exponentformat="power"),  # 10², never SI prefixes
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         hovermode="closest",
         clickmode="event+select",
@@ -361,7 +362,7 @@ def steps_figure(kappas, measured, predicted) -> go.Figure:
     ]
     layout = dict(height=320, margin=dict(l=60, r=10, t=40, b=40),
                   title=dict(text="Steps to converge against condition number", font=dict(size=15)),
-                  xaxis=dict(title=dict(text="condition number κ = L/μ"), type="log"),
+                  xaxis=log_axis(k, title="condition number κ = L/μ"),
                   yaxis=dict(title=dict(text="steps to converge")),
                   legend=dict(orientation="h", y=-0.25))
     return go.Figure(data=data, layout=layout, _validate=False)

@@ -8,6 +8,7 @@ import pytest
 MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theory",
            "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "engine.scene",
            "engine.limits", "engine.optimizers", "engine.schedule_runs", "engine.formula",
+           "engine.urlstate", "engine.maps",
            "ui.presets", "ui.progress", "lessons.loader"]
 
 
