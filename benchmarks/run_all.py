@@ -21,7 +21,8 @@ import common
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {  # name: (file, title of its section in the table)
-    "engine": ("bench_engine.py", "Engine (Rosenbrock / quadratic, after compile unless stated)"),
+    "engine": ("bench_engine.py", "Engine: sweeps, maps, schedules, the XLA flag (after compile "
+                                  "unless stated)"),
     "page": ("bench_page.py", "Playground page (AppTest)"),
     "browser": ("bench_browser.py", "Playground in headless Chromium"),
     "tuning": ("bench_tuning.py", "Part 3: grid search and the LR range test"),
