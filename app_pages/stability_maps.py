@@ -345,7 +345,20 @@ st.caption(f"One row per cell ({m.regimes.size:,}): its rate, its {ROW_COLUMN[co
               + (", steps to converge" if config.kind == "condition" else ""))
            + ", the map's own numbers. Built when you click.")
 if config.kind == "momentum" and config.surface == CUSTOM:
-    formula_input.minima_note(maps.map_surface(config))
+    own_surface = maps.map_surface(config)
+    own = formula_input.global_limit(own_surface)
+    if own is not None:  # the lowest minimum's own limit beside what the bottom row measured
+        at_min, two_over_l = own
+        beta0 = float(m.rows[0])
+        first = int(maps.first_diverged(m.diverged)[0])
+        measured = ("no rate on it diverged" if first == m.shape[1] else
+                    f"the first rate that diverged is {fmt(m.rates[first])}"
+                    + (f" (the last that did not: {fmt(m.rates[first - 1])})" if first else ""))
+        st.markdown(f"Near your formula's lowest minimum, {at_min}, f is close to a quadratic "
+                    f"whose largest curvature gives 2(1+β)/L = {(1 + beta0) * two_over_l:.4g}"
+                    f" at the bottom row's β = {fmt(beta0)}: the heavy ball cannot settle there "
+                    f"above it. On that row {measured}.")
+    formula_input.minima_note(own_surface)
 
 with st.expander("Pick a cell without the mouse"):
     c1, c2 = st.columns(2)

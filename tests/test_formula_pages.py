@@ -301,6 +301,10 @@ def test_the_momentum_map_runs_your_own_formula_and_its_csv_is_the_cells(downloa
     m = maps.compute(config)
     assert f"{m.regimes.size} runs of 100 steps" in texts(at)
     assert "at (-0.515, 0) the largest curvature is 6" in texts(at)
+    first = int(maps.first_diverged(m.diverged)[0])  # the bottom row (β = 0) against 2/L = 1/3
+    assert 0 < first < 12 and ("gives 2(1+β)/L = 0.3333 at the bottom row's β = 0" in texts(at))
+    assert (f"the first rate that diverged is {m.rates[first]:.6g} (the last that did not: "
+            f"{m.rates[first - 1]:.6g})") in texts(at)
     rows = clicked(downloads, "learning-rate-lab-map-momentum.csv")
     assert len(rows) == 6 * 12
     for r in rows:
