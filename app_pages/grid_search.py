@@ -9,7 +9,7 @@ from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
 from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_text
 from ui import formula_input
-from ui.playground_state import on_demand
+from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}

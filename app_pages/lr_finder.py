@@ -7,7 +7,7 @@ from charts import export
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
-from ui.playground_state import on_demand
+from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.widgets import optimizer_help
 

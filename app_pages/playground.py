@@ -13,6 +13,7 @@ from engine.diagnose import MIN_OVERSHOOTS, default_tol
 from engine.scene import CUSTOM, Scene, build_surface, fmt, markdown_text, run_scene
 from ui import formula_input
 from ui import playground_state as state
+from ui.downloads import on_demand
 from ui.presets import preset_help, presets
 from ui.runtime import setup_jax, warm_up
 from ui.widgets import regime_badge
@@ -244,17 +245,17 @@ name = "your-own" if custom else scene.surface
 d1, d2, d3 = st.columns(3)
 d1.download_button(
     "Download GIF", key="download_gif", on_click="ignore", icon=":material/download:",
-    data=state.on_demand("gif", scene, partial(export.trajectory_gif, surface, sweep, labels)),
+    data=on_demand("gif", scene, partial(export.trajectory_gif, surface, sweep, labels)),
     file_name=f"learning-rate-lab-{name}.gif", mime="image/gif", use_container_width=True)
 d2.download_button(
     "Download CSV of the runs", key="download_runs", on_click="ignore",
     icon=":material/download:",
-    data=state.on_demand("runs", scene, partial(export.runs_csv, sweep, labels, keys)),
+    data=on_demand("runs", scene, partial(export.runs_csv, sweep, labels, keys)),
     file_name=f"learning-rate-lab-{name}-runs.csv", mime="text/csv", use_container_width=True)
 d3.download_button(
     "Download CSV of the table", key="download_table", on_click="ignore",
     icon=":material/download:",
-    data=state.on_demand("table", scene, partial(export.table_csv, rows)),
+    data=on_demand("table", scene, partial(export.table_csv, rows)),
     file_name=f"learning-rate-lab-{name}-table.csv", mime="text/csv", use_container_width=True)
 st.caption("The GIF is the animation above: the surface, every path and head in the same "
            f"colours, a legend and a step counter, at most {MAX_FRAMES} frames. The runs' "

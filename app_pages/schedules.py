@@ -9,7 +9,7 @@ from charts.tuning import loss_curves_figure, rate_figure
 from engine import data, diagnose, schedule_runs, schedules
 from engine.scene import CUSTOM, build_surface, markdown_text
 from ui import formula_input
-from ui.playground_state import on_demand
+from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles

@@ -15,7 +15,7 @@ from engine import descent, grid_search, maps
 from engine.diagnose import diagnose
 from engine.scene import CUSTOM, SURFACE_PARAMS, default_params, fmt, markdown_text, scene_to_query
 from ui import formula_input
-from ui.playground_state import on_demand
+from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.widgets import regime_badge
 

@@ -6,9 +6,6 @@ current scene, so the address bar is always a share link.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -29,6 +26,7 @@ from engine.scene import (
     scene_to_query,
 )
 from ui import formula_input
+from ui.downloads import on_demand  # noqa: F401 (moved to ui.downloads; kept for old callers)
 from ui.widgets import optimizer_input, rate_input, set_rate
 
 NOISE_SLIDER_MAX = 5.0  # the slider's top; a link may ask for more (engine.scene.NOISE_MAX)
@@ -195,33 +193,3 @@ def share_link(scene: Scene) -> str:
     except Exception:  # AppTest and old servers have no URL
         base = ""
     return f"{base or 'http://localhost:8501/playground'}?{urlencode(scene_to_query(scene))}"
-
-
-# ----------------------------------------------------------------------------
-# Downloads, built only when clicked (st.download_button's callable data), kept per scene.
-# ----------------------------------------------------------------------------
-
-_EXPORTS: OrderedDict = OrderedDict()
-_EXPORTS_LOCK = threading.Lock()
-EXPORTS_KEPT = 16
-
-
-def on_demand(kind: str, scene: Scene, build: Callable[[], bytes | str]) -> Callable[[], bytes | str]:
-    """A no-argument callable for ``st.download_button(data=...)``: it runs ``build`` when the
-    button is clicked (on Streamlit's download thread), once per (kind, scene) in this process
-    (the last ``EXPORTS_KEPT`` are kept), so a rerun never builds a file nobody asked for."""
-    key = (kind, scene)
-
-    def data() -> bytes | str:
-        with _EXPORTS_LOCK:
-            if key in _EXPORTS:
-                _EXPORTS.move_to_end(key)
-                return _EXPORTS[key]
-        value = build()
-        with _EXPORTS_LOCK:
-            _EXPORTS[key] = value
-            while len(_EXPORTS) > EXPORTS_KEPT:
-                _EXPORTS.popitem(last=False)
-        return value
-
-    return data
