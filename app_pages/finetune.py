@@ -1,14 +1,17 @@
 """Fine-tuning: pre-train on task A, fine-tune on task B at up to four rates, measure what is kept."""
 
 import time
+from functools import partial
 
 import streamlit as st
 
+from charts import export
 from charts.networks import finetune_figure, pretrain_figure
 from charts.style import rate_label
 from engine import finetune, networks, optimizers
 from engine.urlstate import Choice, Flag, Number, Numbers, fmt
 from ui import urlstate
+from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
 from ui.widgets import optimizer_help
@@ -215,6 +218,49 @@ st.caption(("Diverged (the run stops at its last good step and is left out of th
               "caused by the lower layers moving. " if head == "new" else
               "Task A is measured with the fine-tuned network and its shared head. ")
            + f"Fine-tuning computed in {elapsed:.2f} s.")
+
+
+def curves_csv(run, opt: str) -> str:
+    """Every fine-tuning run at every step as CSV: the rate used at that step (after warmup;
+    the lower layers move at it times their multiplier), task B's validation accuracy and
+    loss and training loss, task A's validation accuracy and loss (accuracies as fractions).
+    From the step where a run diverged its cells are empty: the run stopped there and the
+    chart stops there too."""
+    out = []
+    panels = {"task B accuracy": run.b_acc, "task B loss": run.b_loss,
+              "task B training loss": run.b_train_loss, "task A accuracy": run.a_acc,
+              "task A loss": run.a_loss}
+    for i, lr in enumerate(run.rates):
+        dead = int(run.diverged_at[i])
+        for k in range(run.steps + 1):
+            gone = 0 <= dead <= k
+            row = {"run": i + 1, "rate": float(lr), "optimizer": opt, "step": k,
+                   "rate at this step": float(run.lrs[i, k]) if k < run.steps else None}
+            row.update({col: None if gone else float(curves[i, k]) for col, curves in panels.items()})
+            out.append({**row, "diverged": int(gone)})
+    return export.table_csv(out)
+
+
+setting = (classes_a, classes_b, units, seed, rates, int(steps), head, bool(freeze), float(scale),
+           warmup, BATCHES[batch_label], opt)
+slug = "-".join(("a" + "".join(map(str, classes_a)), "b" + "".join(map(str, classes_b)), opt))
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download CSV of the curves", key="ft_download_curves", on_click="ignore",
+    icon=":material/download:", data=on_demand("finetune-curves", setting,
+                                               partial(curves_csv, run, opt)),
+    file_name=f"learning-rate-lab-finetune-{slug}.csv", mime="text/csv", use_container_width=True)
+d2.download_button(
+    "Download CSV of the table", key="ft_download_table", on_click="ignore",
+    icon=":material/download:", data=on_demand("finetune-table", setting,
+                                               partial(export.table_csv, rows)),
+    file_name=f"learning-rate-lab-finetune-{slug}-table.csv", mime="text/csv",
+    use_container_width=True)
+st.caption("The curves' CSV has one row per rate and step: the rate, optimizer, the rate used at "
+           "that step (after warmup), task B's accuracy, loss and training loss, task A's accuracy "
+           "and loss (accuracies from 0 to 1), in the engine's own numbers; from the step where a "
+           "run diverged its cells are empty and `diverged` is 1. The table's CSV is the table "
+           "above. Each file is built when you click.")
 
 with st.expander("Pre-training on task A"):
     st.plotly_chart(pretrain_figure(pre.val_acc), key="ft_pretrain")

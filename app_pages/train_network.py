@@ -1,10 +1,12 @@
 """Network training: a small MLP on a bundled data set at up to four rates, in one vmapped call."""
 
 import time
+from functools import partial
 
 import numpy as np
 import streamlit as st
 
+from charts import export
 from charts.networks import (
     boundary_figure,
     digits_figure,
@@ -19,6 +21,7 @@ from charts.style import rate_label
 from engine import data, mlp, networks, optimizers
 from engine.urlstate import Choice, Flag, Number, Numbers, fmt
 from ui import urlstate
+from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
 from ui.widgets import optimizer_help, regime_badge
@@ -222,6 +225,43 @@ st.caption(f"Regimes are read from the training-loss curve: diverged (loss non-f
            f"{mlp.DIVERGENCE_FACTOR:g}× its start; the run stops there), oscillating (the loss rises on "
            "at least 10% of steps), slow (still falling clearly at the end), otherwise converged. "
            f"Computed in {elapsed:.2f} s.")
+
+
+def curves_csv(run, rates, steps: int, opt: str) -> str:
+    """Every run at every step as CSV, as the curves above draw them: training loss and
+    accuracy, validation loss and accuracy (accuracies as fractions). From the step where a
+    run diverged its cells are empty: the run stopped there (the engine keeps its last good
+    weights) and the chart stops there too."""
+    out = []
+    panels = {"training loss": run.train_loss, "training accuracy": run.train_acc,
+              "validation loss": run.eval_loss[:, 0], "validation accuracy": run.eval_acc[:, 0]}
+    for i, lr in enumerate(rates):
+        dead = int(run.diverged_at[i])
+        for k in range(steps + 1):
+            gone = 0 <= dead <= k
+            row = {"run": i + 1, "rate": float(lr), "optimizer": opt, "step": k}
+            row.update({col: None if gone else float(curves[i, k]) for col, curves in panels.items()})
+            out.append({**row, "diverged": int(gone)})
+    return export.table_csv(out)
+
+
+slug = f"{name}-{opt}"
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download CSV of the curves", key="nt_download_curves", on_click="ignore",
+    icon=":material/download:",
+    data=on_demand("network-curves", config, partial(curves_csv, run, rates, int(steps), opt)),
+    file_name=f"learning-rate-lab-network-{slug}.csv", mime="text/csv", use_container_width=True)
+d2.download_button(
+    "Download CSV of the table", key="nt_download_table", on_click="ignore",
+    icon=":material/download:", data=on_demand("network-table", config,
+                                               partial(export.table_csv, rows)),
+    file_name=f"learning-rate-lab-network-{slug}-table.csv", mime="text/csv",
+    use_container_width=True)
+st.caption("The curves' CSV has one row per rate and step: the rate, optimizer, training loss "
+           "and accuracy, validation loss and accuracy (accuracies from 0 to 1), in the engine's "
+           "own numbers; from the step where a run diverged its cells are empty and `diverged` "
+           "is 1. The table's CSV is the table above. Each file is built when you click.")
 
 st.subheader("Mini-batch noise")
 if batch is None:
