@@ -270,19 +270,24 @@ def gradient_noise(seed: int, steps: int) -> np.ndarray:
     return np.asarray(_unit_noise(seed, steps))
 
 
-@partial(jax.jit, static_argnames=("family", "optimizer", "keep_path"))
-def _descend(family, optimizer, keep_path, params, table, x0, momentum, box, n_steps, center,
-             noise, seed):
-    """Run the optimizer for every column of ``table`` (S, n) at once.
+@partial(jax.jit, static_argnames=("family", "optimizer", "keep_path", "length"))
+def _descend(family, optimizer, keep_path, length, params, table, x0, momentum, box, n_steps,
+             center, noise, seed):
+    """Run the optimizer for ``length`` steps for every column of ``table`` at once.
+
+    table (length, n) rates per step, or (1, n) for constant rates (then no
+    per-step table is built or read: for maps of many runs it would be most of
+    the memory traffic).
 
     x0 (2,) start; momentum (n,) (only for optimizer None); box (n,) half-widths
     of the divergence boxes around ``center`` (2,); noise () std of the
-    gradient noise, drawn from ``seed``, one (S, 2) sequence shared by all runs.
-    Returns, time-major, xs, ys, fs (S+1, n) if ``keep_path`` (else the final
+    gradient noise, drawn from ``seed``, one (length, 2) sequence shared by all runs.
+    Returns, time-major, xs, ys, fs (length+1, n) if ``keep_path`` (else the final
     (n,) rows) and diverged_at (n,) (-1 where none).
     """
     _traces["count"] += 1
-    n_rows, n = table.shape
+    n_rows, n = length, table.shape[1]
+    last_row = table.shape[0] - 1
 
     def total(p):
         f = family(p, params)
@@ -291,7 +296,7 @@ def _descend(family, optimizer, keep_path, params, table, x0, momentum, box, n_s
     value_and_grad = jax.value_and_grad(total, has_aux=True)
 
     def schedule(count):
-        return table[jnp.minimum(count, n_rows - 1)]
+        return table[jnp.minimum(count, last_row)]
 
     opt = optax.sgd(schedule, momentum=momentum) if optimizer is None else optimizer(schedule)
     p0 = (jnp.full((n,), x0[0]), jnp.full((n,), x0[1]))
@@ -337,8 +342,14 @@ def _sweep_length(steps: int, n_bucket: int) -> int:
     return step_bucket(steps)
 
 
-def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, length):
-    """Checked, padded kernel arguments (everything but the static ones)."""
+def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, length,
+             compact=False):
+    """Checked, padded kernel arguments (all but family, optimizer and keep_path).
+
+    ``compact``: constant rates go in as one row instead of a (steps, n) table
+    (sweep_final's maps: the table would be most of the memory traffic). The
+    pages' sweeps keep the full table so that constant rates and schedules share
+    one compile."""
     _check_steps(steps)
     _check_noise(noise, seed)
     lrs = list(lrs)
@@ -348,14 +359,15 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
     beta = _check_momentum(momentum, n, optimizer)
     n_b = rate_bucket(n)
     s_b = length(steps, n_b)
-    table = np.zeros((s_b, n_b), dtype=np.float32)
     if any(callable(lr) for lr in lrs):
+        table = np.zeros((s_b, n_b), dtype=np.float32)
         for i, lr in enumerate(lrs):
             table[:steps, i] = rate_table(lr, steps)
     else:
         for lr in lrs:
             _check_rate(lr)
-        table[:steps, :n] = np.asarray(lrs, dtype=np.float32)[None, :]
+        table = np.zeros((1 if compact else s_b, n_b), dtype=np.float32)
+        table[: 1 if compact else steps, :n] = np.asarray(lrs, dtype=np.float32)[None, :]
     x0 = np.asarray(surface.start if start is None else start, dtype=np.float32)
     if x0.shape != (2,) or not np.all(np.isfinite(x0)):
         raise ValueError(f"start must be two finite numbers, got {start!r}.")
@@ -363,6 +375,7 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
     beta_b[:n] = beta
     box = half_box(surface, np.maximum(beta_b, _optimizer_momentum(optimizer)))
     args = (
+        s_b,
         np.asarray(surface.params, dtype=np.float32),
         table,
         x0,
@@ -407,7 +420,11 @@ def sweep(
     xs, ys = np.asarray(xs)[: steps + 1, :n], np.asarray(ys)[: steps + 1, :n]
     points = np.stack([xs.T, ys.T], axis=-1)
     losses = np.ascontiguousarray(np.asarray(fs)[: steps + 1, :n].T)
-    return Sweep(points, losses, table[:steps, :n].T, np.asarray(dead)[:n])
+    if table.shape[0] == 1:
+        rates = np.repeat(table[0, :n, None], steps, axis=1)
+    else:
+        rates = np.ascontiguousarray(table[:steps, :n].T)
+    return Sweep(points, losses, rates, np.asarray(dead)[:n])
 
 
 def sweep_final(
@@ -430,7 +447,7 @@ def sweep_final(
     ([-1, -1, 7], True)
     """
     n, _, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
-                          lambda s, _n: step_bucket(s))
+                          lambda s, _n: step_bucket(s), compact=True)
     x, y, f, dead = _descend(surface.family, optimizer, False, *args)
     points = np.stack([np.asarray(x)[:n], np.asarray(y)[:n]], axis=-1)
     return Final(points, np.asarray(f)[:n], np.asarray(dead)[:n])
