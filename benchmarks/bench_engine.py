@@ -20,8 +20,9 @@ b) ``sweep``: 1,024 rates x 500 steps on Rosenbrock, plain SGD, full trajectorie
 d) ``adam``: the same with ``optimizer=optax.adam`` vs a NumPy Adam.
 e) ``final``: ``descent.sweep_final``, 16,384 runs (128 rates x 128 momenta, momentum per
    run) x 500 steps on the quadratic and on Rosenbrock vs NumPy and C, final points only.
-f) ``schedules``: ``descent.rate_table`` of a new optax schedule (cold) and of the same
-   one again (cached), for every named schedule; a 3-rate sweep with schedules vs constant.
+f) ``schedules``: ``descent.rate_table`` of a schedule never seen before (cold: new
+   parameters each call) and of the same one again (cached), for optax's cosine and every
+   named schedule (``schedules.make``); a 3-rate sweep with schedules vs constant rates.
 g) ``grid``: 256 rates x 500 steps on the default quadratic (part 3's grid).
 h) ``compile``: first compile per surface family in fresh processes, without and with a
    warm persistent compilation cache.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -455,58 +457,76 @@ def bench_final(repeats: int, alt) -> tuple[list[dict], dict]:
 
 
 def bench_schedules(repeats: int, alt) -> tuple[list[dict], dict]:
+    """Rate tables: cold (a schedule object never seen: new parameters each call, so neither
+    ``schedules.make``'s cache nor the table cache can answer) and cached (the same call again,
+    which is what a Playground rerun does)."""
     n = 1000
     reps = 3 * repeats
-    cached = {name: schedules.make(name, 0.1, n) for name in schedules.NAMES}
-    fns = {"cosine cold": lambda: descent.rate_table(optax.cosine_decay_schedule(0.1, n), n),
-           "cosine cached": lambda: descent.rate_table(cached["cosine"], n)}
+    fresh = itertools.count(1)
+
+    def new_rate() -> float:  # a rate no call has used before
+        return 0.1 + 1e-9 * next(fresh)
+
+    same = optax.cosine_decay_schedule(0.1, n)
+    fns = {"optax cosine, new object": lambda: descent.rate_table(
+               optax.cosine_decay_schedule(new_rate(), n), n),
+           "optax cosine, same object": lambda: descent.rate_table(same, n)}
     for name in schedules.NAMES:
-        fns[f"{name} cold"] = lambda name=name: descent.rate_table(schedules.make(name, 0.1, n), n)
-    # A schedule that takes more than 50 ms cold is timed only 3 times.
-    probe = {k: common.measure(f, 1, warmup=0).median for k, f in fns.items()}
+        fns[f"make({name}), new"] = lambda name=name: descent.rate_table(
+            schedules.make(name, new_rate(), n), n)
+        fns[f"make({name}), again"] = lambda name=name: descent.rate_table(
+            schedules.make(name, 0.1, n), n)
+    # A table that takes more than 50 ms is timed only 3 times.
+    probe = {k: common.measure(f, 1).median for k, f in fns.items()}
     slow = {k: fns.pop(k) for k in [k for k, v in probe.items() if v > 0.05]}
     t = common.measure_side_by_side(fns, reps)
     if slow:
-        t.update(common.measure_side_by_side(slow, 3, warmup=0))
+        t.update(common.measure_side_by_side(slow, 3))
     q = surfaces.quadratic()
     rates = (0.01, 0.1, 0.19)
     sched = [optax.cosine_decay_schedule(r, 100) for r in rates]
-    descent.sweep(q, sched, 100)  # compile (a schedule may compile apart from constant rates)
+    descent.sweep(q, sched, 100)  # compile (in case a schedule compiles apart from constants)
     ts = common.measure_side_by_side({
         "constant": lambda: descent.sweep(q, rates, 100),
         "cosine (same objects)": lambda: descent.sweep(q, sched, 100),
         "cosine (new objects)": lambda: descent.sweep(
-            q, [optax.cosine_decay_schedule(r, 100) for r in rates], 100),
+            q, [optax.cosine_decay_schedule(new_rate() * r / 0.1, 100) for r in rates], 100),
     }, reps)
-    worst = max((v for k, v in t.items() if k.endswith("cold")), key=lambda v: v.median)
     print(f"f) schedules: rate_table(schedule, {n}) ({reps} repeats, {load_note()})")
     for k, v in t.items():
-        print(f"   {k:22s} {v.ms_cpu()}")
+        print(f"   {k:28s} {v.ms_cpu()}")
     print("   Playground-sized sweep (3 rates x 100 steps, quadratic):")
     for k, v in ts.items():
-        print(f"   {k:22s} {v.ms_cpu()}")
-    cold, warm = t["cosine cold"], t["cosine cached"]
+        print(f"   {k:28s} {v.ms_cpu()}")
+    cold, warm = t["optax cosine, new object"], t["optax cosine, same object"]
+    new = {k.split("(")[1].split(")")[0]: v for k, v in t.items() if k.endswith("new")}
+    again = {k.split("(")[1].split(")")[0]: v for k, v in t.items() if k.endswith("again")}
+    worst_new = max(new, key=lambda k: new[k].median)
+    worst_again = max(again, key=lambda k: again[k].median)
     extra = ts["cosine (new objects)"].median - ts["constant"].median
+    limit = TARGETS["schedule_ms"]
     rows = [
-        common.row(f"`rate_table(optax.cosine_decay_schedule(0.1, {n}), {n})`, a new schedule "
-                   "object each call", cold.ms(), target=f"< {TARGETS['schedule_ms']:g} ms",
-                   met=cold.median * 1e3 < TARGETS["schedule_ms"]),
-        common.row("  the same schedule object again (cached)", warm.ms(),
+        common.row(f"`rate_table(optax.cosine_decay_schedule(lr, {n}), {n})`, a schedule never "
+                   "seen before (eager JAX)", cold.ms(), target=f"< {limit:g} ms",
+                   met=cold.median * 1e3 < limit),
+        common.row("  the same schedule object again (cached table)", warm.ms(),
                    ratio=f"{cold.median / warm.median:.0f}x faster than cold"),
-        common.row("  slowest named schedule, cold (" + ", ".join(
-            f"{k.split()[0]} {v.median * 1e3:.2g}" for k, v in t.items()
-            if k.endswith("cold") and not k.startswith("cosine cold")) + " ms)",
-                   worst.ms(), target=f"< {TARGETS['schedule_ms']:g} ms",
-                   met=worst.median * 1e3 < TARGETS["schedule_ms"]),
+        common.row("  every named schedule, `schedules.make(name, new lr, ...)` (" + ", ".join(
+            f"{k} {v.median * 1e3:.2g}" for k, v in new.items()) + f" ms); slowest: {worst_new}",
+                   new[worst_new].ms(), target=f"< {limit:g} ms",
+                   met=new[worst_new].median * 1e3 < limit),
+        common.row("  the same `schedules.make(...)` call again (a rerun), slowest of the named",
+                   again[worst_again].ms(), target=f"< {limit:g} ms",
+                   met=again[worst_again].median * 1e3 < limit),
         common.row("3-rate, 100-step sweep with a cosine schedule per rate (new objects / same "
                    "objects)", f"{ts['cosine (new objects)'].ms()} / "
                    f"{ts['cosine (same objects)'].ms()}",
                    f"constant rates {ts['constant'].ms()}",
-                   f"+{extra * 1e3:.2g} ms for 3 new schedules",
-                   f"< {TARGETS['schedule_ms']:g} ms per schedule",
-                   extra / 3 * 1e3 < TARGETS["schedule_ms"]),
+                   f"+{extra * 1e3:.2g} ms for 3 new schedules", f"< {limit:g} ms per schedule",
+                   extra / 3 * 1e3 < limit),
     ]
     info = {"rate_table_ms": {k: v.median * 1e3 for k, v in t.items()},
+            "rate_table_min_ms": {k: v.min * 1e3 for k, v in t.items()},
             "sweep_ms": {k: v.median * 1e3 for k, v in ts.items()}}
     return rows, info
 
