@@ -4,7 +4,7 @@ import os
 
 # XLA:CPU runs a while loop's body op by op (one dispatch per op per step) unless the
 # loop is "small"; raising the threshold compiles the whole descent loop as one fused
-# body, about 5x faster here with bitwise-identical results (see benchmarks/README.md).
+# body: 1.4-2.2x faster on the sweep kernels here, same results (benchmarks/README.md).
 # It must be in XLA_FLAGS before JAX creates its CPU backend, so it is set here, the one
 # place every engine import passes through; any XLA_FLAGS the user set are kept.
 _FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000"

@@ -203,6 +203,19 @@ def _check_rate(lr) -> None:
         raise ValueError(f"A learning rate must be finite and non-negative, got {lr!r}.")
 
 
+def _check_rates(lrs: list, plain: bool) -> np.ndarray:
+    """Rates as float32, checked all at once when ``plain`` (all Python floats and ints);
+    numpy scalars, bools and junk are checked one by one."""
+    if not plain:
+        for lr in lrs:
+            _check_rate(lr)
+    rates = np.asarray(lrs, dtype=np.float64)
+    if not (np.all(np.isfinite(rates)) and np.all(rates >= 0)):
+        bad = next(lr for lr in lrs if not (math.isfinite(lr) and lr >= 0))
+        raise ValueError(f"A learning rate must be finite and non-negative, got {bad!r}.")
+    return rates.astype(np.float32)
+
+
 def _check_steps(steps: int) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
@@ -270,24 +283,37 @@ def gradient_noise(seed: int, steps: int) -> np.ndarray:
     return np.asarray(_unit_noise(seed, steps))
 
 
+FINAL_BLOCK = 512  # sweep_final runs its runs in blocks of this many (they stay in cache)
+
+
 @partial(jax.jit, static_argnames=("family", "optimizer", "keep_path", "length"))
 def _descend(family, optimizer, keep_path, length, params, table, x0, momentum, box, n_steps,
              center, noise, seed):
-    """Run the optimizer for ``length`` steps for every column of ``table`` at once.
-
-    table (length, n) rates per step, or (1, n) for constant rates (then no
-    per-step table is built or read: for maps of many runs it would be most of
-    the memory traffic).
+    """Run the optimizer for every column of ``table`` (S, n) at once.
 
     x0 (2,) start; momentum (n,) (only for optimizer None); box (n,) half-widths
     of the divergence boxes around ``center`` (2,); noise () std of the
-    gradient noise, drawn from ``seed``, one (length, 2) sequence shared by all runs.
-    Returns, time-major, xs, ys, fs (length+1, n) if ``keep_path`` (else the final
+    gradient noise, drawn from ``seed``, one (S, 2) sequence shared by all runs.
+    Returns, time-major, xs, ys, fs (S+1, n) if ``keep_path`` (else the final
     (n,) rows) and diverged_at (n,) (-1 where none).
     """
     _traces["count"] += 1
+    n = table.shape[1]
+    kicks = noise * _unit_noise(seed, length)
+    if not keep_path and n > FINAL_BLOCK and n % FINAL_BLOCK == 0:
+        nb = n // FINAL_BLOCK
+        split = (table.reshape(table.shape[0], nb, FINAL_BLOCK).transpose(1, 0, 2),
+                 momentum.reshape(nb, FINAL_BLOCK), box.reshape(nb, FINAL_BLOCK))
+        out = jax.lax.map(lambda a: _loop(family, optimizer, False, length, params, a[0], x0,
+                                          a[1], a[2], n_steps, center, kicks), split)
+        return tuple(o.reshape(n) for o in out)
+    return _loop(family, optimizer, keep_path, length, params, table, x0, momentum, box,
+                 n_steps, center, kicks)
+
+
+def _loop(family, optimizer, keep_path, length, params, table, x0, momentum, box, n_steps,
+          center, kicks):
     n_rows, n = length, table.shape[1]
-    last_row = table.shape[0] - 1
 
     def total(p):
         f = family(p, params)
@@ -295,22 +321,30 @@ def _descend(family, optimizer, keep_path, length, params, table, x0, momentum, 
 
     value_and_grad = jax.value_and_grad(total, has_aux=True)
 
-    def schedule(count):
-        return table[jnp.minimum(count, last_row)]
+    def schedule(count):  # a (1, n) table holds constant rates
+        return table[jnp.minimum(count, table.shape[0] - 1)]
 
     opt = optax.sgd(schedule, momentum=momentum) if optimizer is None else optimizer(schedule)
     p0 = (jnp.full((n,), x0[0]), jnp.full((n,), x0[1]))
     (_, f0), g0 = value_and_grad(p0)
-    kicks = noise * _unit_noise(seed, n_rows)
 
-    def body(k, carry):
-        p, state, f, g, dead_at, path = carry
+    def candidate(k, p, state, g):
+        """Step k proposed from (p, state, g): the new (point, state, loss, gradient) and
+        whether it is ok (isfinite(f_new) & inside the box; NaN fails the comparisons)."""
         g_noisy = (g[0] + kicks[k, 0], g[1] + kicks[k, 1])
         updates, state_new = opt.update(g_noisy, state, p)
         p_new = optax.apply_updates(p, updates)
         (_, f_new), g_new = value_and_grad(p_new)
-        ok = (jnp.isfinite(f_new)  # NaN fails the comparisons too
+        ok = (jnp.isfinite(f_new)
               & (jnp.abs(p_new[0] - center[0]) <= box) & (jnp.abs(p_new[1] - center[1]) <= box))
+        return (p_new, state_new, f_new, g_new), ok
+
+    # The loop carries the next step's candidate and its ok flag, computed at the end of the
+    # previous iteration: being loop outputs, they are materialised once, so accepting or
+    # freezing a run is a plain select per array. (Computed inside the iteration, XLA fused
+    # the whole step into each of the ~8 selects, recomputing it 8 times.)
+    def body(k, carry):
+        cur, cand, ok, dead_at, path = carry
         live = (dead_at < 0) & (k < n_steps)
         dead_at = jnp.where(live & ~ok, k + 1, dead_at)
         move = live & ok
@@ -318,17 +352,22 @@ def _descend(family, optimizer, keep_path, length, params, table, x0, momentum, 
         def keep(new, old):  # per-run arrays follow `move`; shared scalars (step counts) go on
             return jnp.where(move, new, old) if jnp.shape(new) == move.shape else new
 
-        p, state, f, g = jax.tree.map(keep, (p_new, state_new, f_new, g_new), (p, state, f, g))
+        cur = jax.tree.map(keep, cand, cur)
+        p, state, f, g = cur
+        cand, ok = candidate(jnp.minimum(k + 1, n_rows - 1), p, state, g)
         if keep_path:
-            xs, ys, fs = path
-            path = (xs.at[k + 1].set(p[0]), ys.at[k + 1].set(p[1]), fs.at[k + 1].set(f))
-        return p, state, f, g, dead_at, path
+            points, fs = path
+            path = (points.at[k + 1].set(jnp.stack(p)), fs.at[k + 1].set(f))
+        return cur, cand, ok, dead_at, path
 
+    state0 = opt.init(p0)
     path0 = ()
-    if keep_path:
-        path0 = tuple(jnp.zeros((n_rows + 1, n), jnp.float32).at[0].set(a) for a in (*p0, f0))
-    carry0 = (p0, opt.init(p0), f0, g0, jnp.full((n,), -1, jnp.int32), path0)
-    p, _, f, _, dead_at, path = jax.lax.fori_loop(0, n_rows, body, carry0)
+    if keep_path:  # time-major (S+1, 2, n) and (S+1, n): the host returns transposed views
+        path0 = (jnp.zeros((n_rows + 1, 2, n), jnp.float32).at[0].set(jnp.stack(p0)),
+                 jnp.zeros((n_rows + 1, n), jnp.float32).at[0].set(f0))
+    cand0, ok0 = candidate(0, p0, state0, g0)
+    carry0 = ((p0, state0, f0, g0), cand0, ok0, jnp.full((n,), -1, jnp.int32), path0)
+    (p, _, f, _), _, _, dead_at, path = jax.lax.fori_loop(0, n_rows, body, carry0)
     if keep_path:
         return (*path, dead_at)
     return p[0], p[1], f, dead_at
@@ -343,13 +382,10 @@ def _sweep_length(steps: int, n_bucket: int) -> int:
 
 
 def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, length,
-             compact=False):
-    """Checked, padded kernel arguments (all but family, optimizer and keep_path).
-
-    ``compact``: constant rates go in as one row instead of a (steps, n) table
-    (sweep_final's maps: the table would be most of the memory traffic). The
-    pages' sweeps keep the full table so that constant rates and schedules share
-    one compile."""
+             one_row=False):
+    """Checked, padded kernel arguments (everything but the static ones), and the compiled
+    length. ``one_row``: constant rates go in a (1, n) table (sweep_final: 16,384 runs would
+    otherwise send a 32 MB table); a schedule always gets the full (length, n) table."""
     _check_steps(steps)
     _check_noise(noise, seed)
     lrs = list(lrs)
@@ -359,15 +395,17 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
     beta = _check_momentum(momentum, n, optimizer)
     n_b = rate_bucket(n)
     s_b = length(steps, n_b)
-    if any(callable(lr) for lr in lrs):
+    plain = set(map(type, lrs)) <= {float, int}  # one pass over the rates
+    if not plain and any(callable(lr) for lr in lrs):
         table = np.zeros((s_b, n_b), dtype=np.float32)
         for i, lr in enumerate(lrs):
             table[:steps, i] = rate_table(lr, steps)
-    else:
-        for lr in lrs:
-            _check_rate(lr)
-        table = np.zeros((1 if compact else s_b, n_b), dtype=np.float32)
-        table[: 1 if compact else steps, :n] = np.asarray(lrs, dtype=np.float32)[None, :]
+    elif one_row:
+        table = np.zeros((1, n_b), dtype=np.float32)
+        table[0, :n] = _check_rates(lrs, plain)
+    else:  # the same shape as a schedule's table: switching to a schedule never recompiles
+        table = np.zeros((s_b, n_b), dtype=np.float32)
+        table[:steps, :n] = _check_rates(lrs, plain)[None, :]
     x0 = np.asarray(surface.start if start is None else start, dtype=np.float32)
     if x0.shape != (2,) or not np.all(np.isfinite(x0)):
         raise ValueError(f"start must be two finite numbers, got {start!r}.")
@@ -375,7 +413,6 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
     beta_b[:n] = beta
     box = half_box(surface, np.maximum(beta_b, _optimizer_momentum(optimizer)))
     args = (
-        s_b,
         np.asarray(surface.params, dtype=np.float32),
         table,
         x0,
@@ -386,7 +423,7 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
         np.float32(noise),
         np.int32(seed),
     )
-    return n, table, args
+    return n, s_b, table, args
 
 
 def sweep(
@@ -414,17 +451,13 @@ def sweep(
     >>> s.diverged_at.tolist()[0], s[1].diverged_at is not None
     (-1, True)
     """
-    n, table, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
-                              _sweep_length)
-    xs, ys, fs, dead = _descend(surface.family, optimizer, True, *args)
-    xs, ys = np.asarray(xs)[: steps + 1, :n], np.asarray(ys)[: steps + 1, :n]
-    points = np.stack([xs.T, ys.T], axis=-1)
-    losses = np.ascontiguousarray(np.asarray(fs)[: steps + 1, :n].T)
-    if table.shape[0] == 1:
-        rates = np.repeat(table[0, :n, None], steps, axis=1)
-    else:
-        rates = np.ascontiguousarray(table[:steps, :n].T)
-    return Sweep(points, losses, rates, np.asarray(dead)[:n])
+    n, s_b, table, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise,
+                                   seed, _sweep_length)
+    points, fs, dead = _descend(surface.family, optimizer, True, s_b, *args)
+    # Views, no copy: (S+1, 2, n) -> (n, steps+1, 2) and (S+1, n) -> (n, steps+1).
+    points = np.asarray(points)[: steps + 1, :, :n].transpose(2, 0, 1)
+    losses = np.asarray(fs)[: steps + 1, :n].T
+    return Sweep(points, losses, table[:steps, :n].T, np.asarray(dead)[:n])
 
 
 def sweep_final(
@@ -446,9 +479,9 @@ def sweep_final(
     >>> f.diverged_at.tolist(), bool(f.losses[0] < 1e-12)
     ([-1, -1, 7], True)
     """
-    n, _, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
-                          lambda s, _n: step_bucket(s), compact=True)
-    x, y, f, dead = _descend(surface.family, optimizer, False, *args)
+    n, s_b, _, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed,
+                               lambda s, _n: step_bucket(s), one_row=True)
+    x, y, f, dead = _descend(surface.family, optimizer, False, s_b, *args)
     points = np.stack([np.asarray(x)[:n], np.asarray(y)[:n]], axis=-1)
     return Final(points, np.asarray(f)[:n], np.asarray(dead)[:n])
 
