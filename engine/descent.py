@@ -451,13 +451,18 @@ def sweep(
     >>> s.diverged_at.tolist()[0], s[1].diverged_at is not None
     (-1, True)
     """
+    lrs = list(lrs)
+    # Large sweeps (grids) of constant rates send one row of rates, not a (steps, n) table;
+    # the pages' small sweeps keep the full table, so switching to a schedule never recompiles.
     n, s_b, table, args = _prepare(surface, lrs, steps, start, momentum, optimizer, noise,
-                                   seed, _sweep_length)
+                                   seed, _sweep_length, one_row=len(lrs) > 16)
     points, fs, dead = _descend(surface.family, optimizer, True, s_b, *args)
     # Views, no copy: (S+1, 2, n) -> (n, steps+1, 2) and (S+1, n) -> (n, steps+1).
     points = np.asarray(points)[: steps + 1, :, :n].transpose(2, 0, 1)
     losses = np.asarray(fs)[: steps + 1, :n].T
-    return Sweep(points, losses, table[:steps, :n].T, np.asarray(dead)[:n])
+    rates = table[:steps, :n].T if len(table) > 1 else np.broadcast_to(table[0, :n, None],
+                                                                        (n, steps))
+    return Sweep(points, losses, rates, np.asarray(dead)[:n])
 
 
 def sweep_final(
