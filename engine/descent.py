@@ -203,6 +203,9 @@ def _check_rate(lr) -> None:
         raise ValueError(f"A learning rate must be finite and non-negative, got {lr!r}.")
 
 
+_PLAIN = {float, int, np.float64, np.float32, np.int64, np.int32}  # not bool: refused by name
+
+
 def _check_rates(lrs: list, plain: bool) -> np.ndarray:
     """Rates as float32, checked all at once when ``plain`` (all Python floats and ints);
     numpy scalars, bools and junk are checked one by one."""
@@ -395,7 +398,7 @@ def _prepare(surface, lrs, steps, start, momentum, optimizer, noise, seed, lengt
     beta = _check_momentum(momentum, n, optimizer)
     n_b = rate_bucket(n)
     s_b = length(steps, n_b)
-    plain = set(map(type, lrs)) <= {float, int}  # one pass over the rates
+    plain = set(map(type, lrs)) <= _PLAIN  # one vectorised check of the rates
     if not plain and any(callable(lr) for lr in lrs):
         table = np.zeros((s_b, n_b), dtype=np.float32)
         for i, lr in enumerate(lrs):
