@@ -91,7 +91,7 @@ def load(path: str | None):
 def raw_kernel(mod, s, lrs, steps, momentum=0.0, optimizer=None, keep_path=True):
     """The jitted kernel of ``mod`` on device arrays, exactly as ``sweep``/``sweep_final``
     call it: ``_prepare`` then ``_descend`` (a 4-tuple from ``_prepare`` carries the
-    compiled length as an extra static argument, as in the proposal in notes/requests.md)."""
+    compiled length as an extra static argument, as in engine/descent.py)."""
     length = mod._sweep_length if keep_path else (lambda st, _n: mod.step_bucket(st))
     prep = mod._prepare(s, list(lrs), steps, None, momentum, optimizer, 0.0, 0, length)
     statics = [s.family, optimizer, keep_path] + ([prep[1]] if len(prep) == 4 else [])
