@@ -119,7 +119,7 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
     """The surface (image + contour lines + minima), each rate's path, and an animation.
 
     Frames move only the heads (a marker with a short trail); the surface and
-    the full paths are sent once. ``labels`` name the runs (default: their first rate).
+    the full paths are sent once. ``labels`` name the runs (default: their rate, or peak rate).
     """
     uri, lx, ly = surface_background(surface)
     (x0, x1), (y0, y1) = surface.bounds
@@ -138,7 +138,7 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
     ends, names = [], []
     for i, t in enumerate(sweep):
         ends.append(visible_end(t.points, t.diverged_at))
-        names.append(labels[i] if labels else rate_label(float(t.lrs[0])))
+        names.append(labels[i] if labels else _default_name(t))
     # Longer paths first, so a short path is drawn on top of a long one (not hidden by it);
     # the legend keeps the runs' order.
     order = sorted(range(len(sweep)), key=lambda i: -_length(sweep.points[i, : ends[i]]))
@@ -254,9 +254,20 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
+def _default_name(t) -> str:
+    """A run's name when the page gives none: its rate, or its peak rate if the rate changes
+    during the run (a schedule's first rate may be 0). Pages name scheduled runs themselves."""
+    lrs = np.asarray(t.lrs, dtype=np.float64).ravel()
+    if len(lrs) == 0:
+        return "lr = ?"
+    if np.all(lrs == lrs[0]):
+        return rate_label(float(lrs[0]))
+    return f"peak lr = {float(np.max(lrs)):.4g}"
+
+
 def _names(sweep: Sweep, labels: list[str] | None) -> list[str]:
-    """The runs' legend names: ``labels``, or each run's first rate."""
-    return list(labels) if labels else [rate_label(float(t.lrs[0])) for t in sweep]
+    """The runs' legend names: ``labels``, or each run's rate (peak rate if it changes)."""
+    return list(labels) if labels else [_default_name(t) for t in sweep]
 
 
 def loss_figure(surface: Surface, sweep: Sweep, labels: list[str] | None = None) -> go.Figure:

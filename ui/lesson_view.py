@@ -16,7 +16,6 @@ import streamlit.components.v1 as components
 from charts.networks import finetune_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.rate_sweep import rate_sweep_figure
-from charts.style import rate_label
 from engine import optimizers as optimizer_set
 from engine.scene import RATE_MAX, RATE_MIN, Scene, scene_to_query
 from lessons.claims import (
@@ -35,7 +34,7 @@ from lessons.claims import (
 from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import progress as prog
 from ui.runtime import warm_up
-from ui.widgets import regime_badge
+from ui.widgets import rate_text, regime_badge
 
 PRESENTER_CSS = """
 <style>
@@ -161,10 +160,12 @@ def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None
 
 
 def _run_label(scene: Scene, i: int, lr: float) -> str:
-    """"lr = 0.1" when every run is SGD, else with the optimizer: "Adam, lr = 0.1", "SGD, lr = 1"."""
+    """"lr = 0.1" when every run is SGD, else with the optimizer: "Adam, lr = 0.1", "SGD, lr = 1";
+    a scheduled run by its schedule and peak rate: "cosine, peak lr = 0.1"."""
+    rate = rate_text(lr, scene.schedule)
     if all(k == "sgd" for k in scene.run_optimizers):
-        return rate_label(lr)
-    return f"{optimizer_set.get(scene.optimizer_of(i)).label}, {rate_label(lr)}"
+        return rate
+    return f"{optimizer_set.get(scene.optimizer_of(i)).label}, {rate}"
 
 
 def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None:
@@ -194,10 +195,9 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     for i, (col, lr, d) in enumerate(zip(badge_cols, rates, diagnoses, strict=True)):
         with col:
             regime_badge(d.regime.value, label=f"{_run_label(scene, i, lr)}: ")
-    # name runs by optimizer and rate when they differ in optimizer (two "lr = 1" lines otherwise)
-    labels = None
-    if any(k != "sgd" for k in scene.run_optimizers):
-        labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
+    # name runs as the badges do: by optimizer when they differ in it (two "lr = 1" lines
+    # otherwise), by schedule and peak rate when scheduled (the first rate may be 0)
+    labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
     left, right = st.columns([3, 2])
     left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430,
                                         labels=labels), key=_key(lesson, exp.id, "traj"))

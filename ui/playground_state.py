@@ -27,7 +27,7 @@ from engine.scene import (
 )
 from ui import formula_input
 from ui.downloads import on_demand  # noqa: F401 (moved to ui.downloads; kept for old callers)
-from ui.widgets import optimizer_input, rate_input, set_rate
+from ui.widgets import optimizer_input, rate_input, rate_text, set_rate
 
 NOISE_SLIDER_MAX = 5.0  # the slider's top; a link may ask for more (engine.scene.NOISE_MAX)
 NOISE_TEXT = ("Gaussian noise of this standard deviation is added to every gradient, the same "
@@ -163,8 +163,9 @@ def controls() -> Scene:
 
 def run_label(scene: Scene, i: int) -> str:
     """How run ``i`` is named in legends, badges and the table: "lr = 0.1" when every run is
-    SGD, else with its optimizer, e.g. "Adam, lr = 0.1" or "SGD (β = 0.5), lr = 0.2"."""
-    lr = f"lr = {scene.rates[i]:.4g}"
+    SGD, else with its optimizer, e.g. "Adam, lr = 0.1" or "SGD (β = 0.5), lr = 0.2"; with a
+    schedule, by it and its peak rate: "cosine, peak lr = 0.1"."""
+    lr = rate_text(scene.rates[i], scene.schedule)
     if all(k == "sgd" for k in scene.run_optimizers):
         return lr
     return f"{optimizer_name(scene, i)}, {lr}"

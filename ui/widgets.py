@@ -22,6 +22,24 @@ REGIME_COLORS = {
 }
 
 
+# Short schedule names for run labels ("cosine, peak lr = 0.1"); constant runs are "lr = 0.1".
+SCHEDULE_SHORT = {
+    "step": "step decay",
+    "exponential": "exponential decay",
+    "cosine": "cosine",
+    "warmup_cosine": "warmup + cosine",
+    "one_cycle": "one-cycle",
+}
+
+
+def rate_text(lr: float, schedule: str = "constant") -> str:
+    """A run's rate as legends name it: "lr = 0.1" for a constant rate, else the schedule and
+    its peak, e.g. "cosine, peak lr = 0.1" (a scheduled run's first rate may be 0)."""
+    if schedule == "constant":
+        return f"lr = {lr:.4g}"
+    return f"{SCHEDULE_SHORT.get(schedule, schedule)}, peak lr = {lr:.4g}"
+
+
 def nearest_stop(value: float) -> float:
     """The slider stop closest to ``value`` on a log scale."""
     logs = np.log10(RATE_STOPS)
