@@ -24,10 +24,15 @@ def _lesson_index() -> list[tuple[str, str, int, str]]:
 
 def lesson_pages() -> list:
     """st.Page objects for every lesson, in course order (the FAQ last)."""
+    return [page for _, page in numbered_lesson_pages()]
+
+
+def numbered_lesson_pages() -> list[tuple[int, object]]:
+    """(order, st.Page) for every lesson, in course order; order >= 99 is not a lesson (the FAQ)."""
     pages = []
     for path, slug, order, title in _lesson_index():
         label = title if order >= 99 else f"{order}. {title}"
         icon = ":material/help:" if order >= 99 else ":material/school:"
-        pages.append(st.Page(_page_function(path, "lesson_" + slug.replace("-", "_")),
-                             title=label, url_path=slug, icon=icon))
+        pages.append((order, st.Page(_page_function(path, "lesson_" + slug.replace("-", "_")),
+                                     title=label, url_path=slug, icon=icon)))
     return pages
