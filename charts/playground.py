@@ -107,6 +107,59 @@ def end_labels(sweep: Sweep, names: list[str], ends: list[int], bounds) -> list[
     return notes
 
 
+def _inside(p, bounds) -> bool:
+    (x0, x1), (y0, y1) = bounds
+    return bool(np.all(np.isfinite(p)) and x0 <= p[0] <= x1 and y0 <= p[1] <= y1)
+
+
+def divergence_mark(points: np.ndarray, diverged_at: int, bounds):
+    """Where to mark a diverged run, the step to name, and a hover sentence.
+
+    The run was frozen at its last point, ``points[diverged_at - 1]``. If that point is in
+    view the mark sits on it and names step ``diverged_at`` (the step that left the
+    divergence box or gave a non-finite loss). Otherwise the drawn path leaves the chart
+    between its last point in view ``j`` and ``j + 1``: the mark sits where that segment
+    crosses the chart's edge and names step ``j + 1``. Either way the mark is on the drawn
+    path, inside the plot, and the step it names is the one drawn leaving there."""
+    k = max(0, min(diverged_at, len(points)) - 1)
+    last = np.asarray(points[k], dtype=np.float64)
+    if _inside(last, bounds):
+        return ((float(last[0]), float(last[1])), diverged_at,
+                f"last point reached at step {k}; step {diverged_at} left the divergence box "
+                "(or gave a non-finite loss), so the run stopped there")
+    j = last_in_view(points[: k + 1], bounds)
+    p = np.asarray(points[j], dtype=np.float64)
+    q = np.asarray(points[j + 1], dtype=np.float64) if j + 1 <= k else p
+    at = p
+    if np.all(np.isfinite(q)):
+        (x0, x1), (y0, y1) = bounds
+        frac = 1.0
+        for a, lo, hi in ((0, x0, x1), (1, y0, y1)):
+            d = q[a] - p[a]
+            if d > 0 and q[a] > hi:
+                frac = min(frac, (hi - p[a]) / d)
+            elif d < 0 and q[a] < lo:
+                frac = min(frac, (lo - p[a]) / d)
+        at = p + max(0.0, frac) * (q - p)
+    return ((float(at[0]), float(at[1])), j + 1,
+            f"left the chart at step {j + 1}; diverged (left the divergence box or gave a "
+            f"non-finite loss) at step {diverged_at}")
+
+
+def divergence_label(x: float, y: float, step: int, bounds, edge: str, name: str) -> dict:
+    """"left at step N" beside a divergence mark: dark text on a light box (readable on dark
+    and pale surface alike), anchored so the box extends toward the chart's middle and so
+    stays inside the plot."""
+    (x0, x1), (y0, y1) = bounds
+    right = x > (x0 + x1) / 2
+    top = y > (y0 + y1) / 2
+    return dict(x=x, y=y, xref="x", yref="y", text=f"left at step {step}", showarrow=False,
+                xanchor="right" if right else "left", yanchor="top" if top else "bottom",
+                xshift=-10 if right else 10, yshift=-10 if top else 10,
+                bgcolor="rgba(255,255,255,0.92)", bordercolor=edge, borderwidth=1.5,
+                borderpad=2, font=dict(color="#111", size=13), name=f"divergence of {name}")
+
+
 def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.ndarray:
     """The head's last ``TRAIL`` sampled positions at frame ``f`` (padded at the start)."""
     idx = np.minimum(steps_shown[max(0, f - TRAIL + 1): f + 1], end - 1)
@@ -154,16 +207,18 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                          line=dict(color=color(i), width=2.5, dash=dash(i)),
                          hovertemplate="x=%{x:.3f}, y=%{y:.3f}<extra>" + name + "</extra>"))
     markers_x, markers_y, markers_text, markers_color = [], [], [], []
+    divergence_notes = []
     for i, t in enumerate(sweep):
         if t.diverged_at is not None:
-            j = last_in_view(t.points[: ends[i]], surface.bounds)
-            markers_x.append(float(t.points[j, 0]))
-            markers_y.append(float(t.points[j, 1]))
-            markers_text.append(f"diverged at step {t.diverged_at}")
+            (mx, my), left_at, why = divergence_mark(t.points, t.diverged_at, surface.bounds)
+            markers_x.append(mx)
+            markers_y.append(my)
+            markers_text.append(f"{names[i]}: {why}")
             markers_color.append(color(i))
+            divergence_notes.append(divergence_label(mx, my, left_at, surface.bounds, color(i),
+                                                     names[i]))
     data.append(dict(type="scatter", x=markers_x, y=markers_y, text=markers_text,
-                     mode="markers+text", textposition="top center", name="diverged",
-                     showlegend=False, textfont=dict(color="white", size=13),
+                     mode="markers", name="diverged", showlegend=False, hoverinfo="text",
                      marker=dict(symbol="x-thin", size=18, line=dict(width=3,
                                                                       color=markers_color))))
     x_start, y_start = (float(v) for v in sweep.points[0, 0])  # the runs' start, maybe not the surface's
@@ -199,7 +254,7 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                    constrain="domain"),
         yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, title=dict(text="y"),
                    scaleanchor="x", scaleratio=1, constrain="domain"),
-        annotations=end_labels(sweep, names, ends, surface.bounds),
+        annotations=end_labels(sweep, names, ends, surface.bounds) + divergence_notes,
         images=[dict(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
                      sizing="stretch", layer="below", opacity=1.0)],
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),

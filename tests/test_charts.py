@@ -51,8 +51,8 @@ def test_diverging_path_is_marked_and_has_no_nan():
     sw = sweep(s, [0.3], 200)
     assert sw[0].diverged_at is not None
     fig = _json(trajectory_figure(s, sw))
-    texts = [t for d in fig["data"] for t in (d.get("text") or []) if isinstance(t, str)]
-    assert f"diverged at step {sw[0].diverged_at}" in texts
+    notes = [a["text"] for a in fig["layout"]["annotations"] if a["text"].startswith("left at")]
+    assert len(notes) == 1 and int(notes[0].split()[-1]) <= sw[0].diverged_at
     for f in (trajectory_figure(s, sw), loss_figure(s, sw), step_size_figure(sw)):
         payload = pio.to_json(f, validate=False)
         assert "NaN" not in payload and "Infinity" not in payload
@@ -79,3 +79,47 @@ def test_figures_name_runs_by_the_labels_given_and_mark_the_runs_start():
     assert (start["x"], start["y"]) == ([1.0], [-0.5])
     # without labels, runs are named by their rate as before
     assert [d["name"] for d in _json(loss_figure(s, sw))["data"]] == ["lr = 0.1", "lr = 0.1"]
+
+
+def _divergence(fig):
+    mark = next(d for d in fig["data"] if d.get("name") == "diverged")
+    note = next(a for a in fig["layout"]["annotations"] if a["text"].startswith("left at step"))
+    return mark, note
+
+
+def test_divergence_label_is_dark_on_light_inside_the_plot_and_names_the_drawn_step():
+    s = surfaces.quadratic()
+    sw = sweep(s, [0.3], 200)
+    t = sw[0]
+    fig = _json(trajectory_figure(s, sw))
+    mark, note = _divergence(fig)
+    (x0, x1), (y0, y1) = s.bounds
+    mx, my = mark["x"][0], mark["y"][0]
+    assert x0 - 1e-9 <= mx <= x1 + 1e-9 and y0 - 1e-9 <= my <= y1 + 1e-9
+    # readable on pale and dark surface: dark text on a light, nearly opaque box
+    assert note["font"]["color"] == "#111" and note["bgcolor"].startswith("rgba(255,255,255")
+    assert "textfont" not in mark or mark["textfont"].get("color") != "white"
+    # the box extends toward the middle, so it is never clipped at the edge
+    assert note["xanchor"] == ("right" if mx > (x0 + x1) / 2 else "left")
+    assert note["yanchor"] == ("top" if my > (y0 + y1) / 2 else "bottom")
+    # the step named is where the drawn path leaves the chart: j in view, j + 1 not (or frozen)
+    n = int(note["text"].split()[-1])
+    assert n <= t.diverged_at
+    p, q = t.points[n - 1], t.points[n]
+    assert x0 <= p[0] <= x1 and y0 <= p[1] <= y1
+    assert not (x0 <= q[0] <= x1 and y0 <= q[1] <= y1) or n == t.diverged_at
+    # and the mark is on the drawn segment between them
+    cross = (q[0] - p[0]) * (my - p[1]) - (q[1] - p[1]) * (mx - p[0])
+    assert abs(cross) < 1e-6 * max(1.0, float(np.hypot(*(q - p))))
+
+
+def test_divergence_mark_sits_on_the_frozen_point_when_it_is_in_view():
+    from charts.playground import divergence_mark
+
+    pts = np.array([[0.0, 0.0], [0.5, 0.4], [0.5, 0.4], [0.5, 0.4]])
+    (mx, my), step, why = divergence_mark(pts, 2, ((-1, 1), (-1, 1)))
+    assert (mx, my) == (0.5, 0.4) and step == 2 and "step 1" in why
+    # frozen outside the view: the mark is where the path crosses the edge, step j + 1
+    pts = np.array([[0.0, 0.0], [0.5, 0.0], [3.0, 0.0], [3.0, 0.0]])
+    (mx, my), step, _ = divergence_mark(pts, 3, ((-1, 1), (-1, 1)))
+    assert (mx, my) == (1.0, 0.0) and step == 2
