@@ -445,3 +445,19 @@ def test_where_f_is_not_finite_the_page_says_how_much_and_the_run_is_frozen():
     rows = at.dataframe[0].value
     assert list(rows["regime"]) == ["converged", "diverged"] and rows["diverged at step"][1] == "1"
     assert "NaN" not in at.get("plotly_chart")[0].proto.spec
+
+
+@pytest.mark.parametrize("typed", [0.0, -0.5, 1e308])
+def test_an_invalid_typed_rate_is_refused_in_words_beside_the_box(typed):
+    at = playground()
+    before = at.number_input(key="lr_num_0").value
+    at.number_input(key="lr_num_0").set_value(typed).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [m.value for m in at.markdown if "Rate 1:" in m.value]
+    assert len(said) == 1 and f"Still using {before:g}" in said[0], said
+    assert at.number_input(key="lr_num_0").value == before
+    assert f"lr = {before:.4g}" in badges(at)[0]
+    # a valid rate clears the sentence
+    at.number_input(key="lr_num_0").set_value(0.2).run()
+    assert not [m.value for m in at.markdown if "Rate 1:" in m.value]
+    assert at.number_input(key="lr_num_0").value == 0.2

@@ -47,23 +47,60 @@ def nearest_stop(value: float) -> float:
 
 
 def _slider_moved(i: int) -> None:
-    st.session_state[f"lr_num_{i}"] = st.session_state[f"lr_sl_{i}"]
+    set_rate(i, st.session_state[f"lr_sl_{i}"])
+
+
+def rate_problem(value) -> str | None:
+    """Why a typed rate cannot be used (a sentence), or None if it can."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return f"{value!r} is not a number."
+    if not np.isfinite(v):
+        return f"{v} is not a finite number."
+    if v <= 0:
+        return (f"{v:g} is not a learning rate: it must be positive "
+                f"(from {RATE_MIN:g} to {RATE_MAX:g}).")
+    if v < RATE_MIN:
+        return f"{v:g} is below the smallest rate here, {RATE_MIN:g}."
+    if v > RATE_MAX:
+        return (f"{v:g} is above the largest rate here, {RATE_MAX:g} (every surface here "
+                "diverges long before that).")
+    return None
 
 
 def _number_typed(i: int) -> None:
-    st.session_state[f"lr_sl_{i}"] = nearest_stop(st.session_state[f"lr_num_{i}"])
+    ss = st.session_state
+    typed = ss[f"lr_num_{i}"]
+    problem = rate_problem(typed)
+    if problem is None:
+        ss[f"lr_ok_{i}"] = float(typed)
+        ss[f"lr_sl_{i}"] = nearest_stop(float(typed))
+        ss.pop(f"lr_err_{i}", None)
+        return
+    kept = float(ss.get(f"lr_ok_{i}", 0.1))
+    ss[f"lr_err_{i}"] = f"{problem} Still using {kept:g}."
+    ss[f"lr_num_{i}"] = kept  # the box shows the rate in use, the sentence says why
 
 
 def set_rate(i: int, value: float) -> None:
     """Put rate ``i`` into both widgets' state (call before they are drawn, or in a callback)."""
     st.session_state[f"lr_num_{i}"] = float(value)
+    st.session_state[f"lr_ok_{i}"] = float(value)
     st.session_state[f"lr_sl_{i}"] = nearest_stop(value)
+    st.session_state.pop(f"lr_err_{i}", None)
 
 
 def rate_input(i: int) -> float:
-    """Rate ``i``: a log slider (1e-4 to 10) and an exact number entry kept in step."""
-    if f"lr_num_{i}" not in st.session_state:
+    """Rate ``i``: a log slider (1e-4 to 10) and an exact number entry kept in step. A typed
+    rate outside 1e-4 to 10 (0, -0.5, 1e308) is not used: the entry goes back to the rate in
+    use and a sentence beside it says why."""
+    ss = st.session_state
+    if f"lr_num_{i}" not in ss:
         set_rate(i, 0.1)
+    if rate_problem(ss[f"lr_num_{i}"]) is not None:  # e.g. put there by old state
+        set_rate(i, ss.get(f"lr_ok_{i}", 0.1) if rate_problem(ss.get(f"lr_ok_{i}")) is None
+                 else 0.1)
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         st.select_slider(f"Rate {i + 1}", options=RATE_STOPS,
@@ -71,10 +108,14 @@ def rate_input(i: int) -> float:
                          format_func=lambda v: f"{v:g}",
                          help="Learning rate on a log scale, 1e-4 to 10.")
     with right:
-        st.number_input("exact", min_value=RATE_MIN, max_value=RATE_MAX, key=f"lr_num_{i}",
-                        on_change=_number_typed, args=(i,), format="%.4g", step=None,
-                        label_visibility="collapsed")
-    return float(st.session_state[f"lr_num_{i}"])
+        # no min/max here: the browser would refuse an out-of-range number silently (the
+        # reason only on hover); _number_typed checks it and says why in words
+        st.number_input("exact", key=f"lr_num_{i}", on_change=_number_typed, args=(i,),
+                        format="%.4g", step=None, label_visibility="collapsed",
+                        help=f"Type an exact rate from {RATE_MIN:g} to {RATE_MAX:g}.")
+    if ss.get(f"lr_err_{i}"):
+        st.markdown(f":red[:material/error: Rate {i + 1}: {ss[f'lr_err_{i}']}]")
+    return float(ss[f"lr_num_{i}"])
 
 
 def optimizer_help(note: str = "") -> str:
