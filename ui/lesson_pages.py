@@ -9,9 +9,12 @@ from lessons.loader import LESSON_DIR, load, load_all
 
 def _page_function(path: str, name: str):
     def show() -> None:
+        from ui.lesson_links import goto_target, scroll_to
         from ui.lesson_view import render_lesson
 
+        goto = goto_target()  # before the lesson rewrites the URL
         render_lesson(load(path))
+        scroll_to(goto)
 
     show.__name__ = show.__qualname__ = name
     return show
@@ -20,6 +23,11 @@ def _page_function(path: str, name: str):
 @st.cache_resource(show_spinner=False)
 def _lesson_index() -> list[tuple[str, str, int, str]]:
     return [(lesson.path, lesson.slug, lesson.order, lesson.title) for lesson in load_all(LESSON_DIR)]
+
+
+def lesson_slugs() -> frozenset[str]:
+    """The URL path of every lesson page (the FAQ too)."""
+    return frozenset(slug for _, slug, _, _ in _lesson_index())
 
 
 def lesson_pages() -> list:

@@ -33,6 +33,7 @@ from lessons.claims import (
 )
 from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import progress as prog
+from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
 from ui.widgets import rate_text, regime_badge
 
@@ -321,7 +322,7 @@ def render_block(lesson: Lesson, block, quiz_numbers: dict, presenting: bool) ->
         hidden = hidden_experiments(lesson)
         if any(p.experiment in hidden and p.measure != "theory" for p in block.placeholders):
             return  # it tells what a run did: shown once the student has made the prediction
-        st.markdown(filled(lesson, block.markdown) if block.placeholders else block.markdown)
+        render_markdown(filled(lesson, block.markdown) if block.placeholders else block.markdown)
     elif isinstance(block, Experiment):
         render_experiment(lesson, block, presenting)
     elif isinstance(block, Expect):
