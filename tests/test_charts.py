@@ -123,3 +123,25 @@ def test_divergence_mark_sits_on_the_frozen_point_when_it_is_in_view():
     pts = np.array([[0.0, 0.0], [0.5, 0.0], [3.0, 0.0], [3.0, 0.0]])
     (mx, my), step, _ = divergence_mark(pts, 3, ((-1, 1), (-1, 1)))
     assert (mx, my) == (1.0, 0.0) and step == 2
+
+
+def test_lesson_two_first_experiment_draws_each_regime_differently():
+    from pathlib import Path
+
+    from engine.scene import run_scene
+    from lessons.loader import Experiment, load
+
+    lesson = load(Path(__file__).resolve().parents[1] / "lessons" / "02-too-large.md")
+    exp = next(b for b in lesson.blocks(Experiment) if b.id == "three-regimes")
+    surface, sw, diagnoses = run_scene(exp.scene)
+    assert [d.regime.value for d in diagnoses] == ["converged", "oscillating", "diverged"]
+    # the paths do not all lie on one line (the x axis), so none is drawn over another
+    for t in sw:
+        end = t.diverged_at or len(t.points)
+        assert np.max(np.abs(t.points[:end, 1])) > 0.3
+    # converged and oscillating have visibly different loss curves (not |1 - lr| equal)
+    a, b = (sw[i].losses[20] - surface.global_value for i in (0, 1))
+    assert max(a, b) / min(a, b) > 10, (a, b)
+    # the oscillating path crosses the valley floor (x changes sign), the converged one does not
+    xs0, xs1 = sw[0].points[:, 0], sw[1].points[:, 0]
+    assert np.all(np.sign(xs0[:20]) == np.sign(xs0[0])) and np.any(np.sign(xs1) != np.sign(xs1[0]))
