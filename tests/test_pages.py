@@ -461,3 +461,22 @@ def test_an_invalid_typed_rate_is_refused_in_words_beside_the_box(typed):
     at.number_input(key="lr_num_0").set_value(0.2).run()
     assert not [m.value for m in at.markdown if "Rate 1:" in m.value]
     assert at.number_input(key="lr_num_0").value == 0.2
+
+
+def _lesson_two(path: str) -> None:
+    from lessons.loader import load
+    from ui.lesson_view import render_lesson
+
+    render_lesson(load(path))
+
+
+def test_an_invalid_rate_typed_in_a_lesson_is_refused_in_words():
+    path = str(Path(APP).parent / "lessons" / "02-too-large.md")
+    at = AppTest.from_function(_lesson_two, args=(path,), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    key = "02-too-large:across-the-limit:lr:0"
+    at.number_input(key=key).set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [m.value for m in at.markdown if "Using the lesson's 0.19" in m.value]
+    assert len(said) == 1 and "0 is not a learning rate" in said[0], said
+    assert any("lr = 0.19" in b.proto.body for b in at.get("markdown") if "badge" in b.proto.body)

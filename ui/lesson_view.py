@@ -35,7 +35,7 @@ from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import progress as prog
 from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
-from ui.widgets import rate_text, regime_badge
+from ui.widgets import rate_problem, rate_text, regime_badge
 
 PRESENTER_CSS = """
 <style>
@@ -186,8 +186,16 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     for i, (col, lr) in enumerate(zip(cols, exp.scene.rates, strict=False)):
         key = exp.scene.optimizer_of(i)
         label = f"rate {i + 1}" if key == "sgd" else f"{optimizer_set.get(key).label} rate"
-        rates.append(col.number_input(label, RATE_MIN, RATE_MAX, float(lr),
-                                      format="%.4g", step=None, key=_key(lesson, exp.id, "lr", i)))
+        # no min/max on the entry (the browser would refuse silently, the reason only on
+        # hover): an unusable rate is said in words under it and the lesson's rate is used
+        typed = col.number_input(label, value=float(lr), format="%.4g", step=None,
+                                 key=_key(lesson, exp.id, "lr", i),
+                                 help=f"A rate from {RATE_MIN:g} to {RATE_MAX:g}.")
+        problem = rate_problem(typed)
+        if problem is not None:
+            col.markdown(f":red[:material/error: {problem} Using the lesson's {lr:g}.]")
+            typed = lr
+        rates.append(typed)
     scene = replace(exp.scene, rates=tuple(float(r) for r in rates))
     cols[-1].link_button("Open in Playground ↗", playground_link(scene))
     warm_up(scene.surface)
