@@ -4,6 +4,13 @@ import streamlit as st
 
 from ui.lesson_pages import numbered_lesson_pages
 
+
+def entry(page, label: str, icon: str, what: str, **link) -> None:
+    """A short link (labels are cut to one line) and one line of what the page is for."""
+    st.page_link(page, label=f"**{label}**", icon=icon, **link)
+    st.markdown(what)
+
+
 st.title("Learning Rate Lab")
 st.markdown(
     "The learning rate decides how far each step of gradient descent moves: too small and "
@@ -18,42 +25,37 @@ course = [page for order, page in numbered if order < 99]
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("The course")
-    st.markdown(f"{len(course)} short lessons, each with live experiments, a prediction to make "
-                "before a run and a quiz.")
     if course:
-        st.page_link(course[0], label=f"Start here: {course[0].title}", icon=":material/play_arrow:")
-    st.page_link("app_pages/lessons.py", label="Lessons: the list, with your progress",
-                 icon=":material/list:")
+        entry(course[0], f"Start here: {course[0].title}", ":material/play_arrow:",
+              f"{len(course)} short lessons with live experiments, predictions and quizzes.")
+    entry("app_pages/lessons.py", "Lessons", ":material/list:",
+          "Every lesson with its objectives and minutes, and what you have done so far.")
     with st.expander("Every lesson"):
         for page in lessons:
             st.page_link(page, label=page.title, icon=page.icon)
     if course:
-        st.markdown("**Teaching with it?** Presenter mode shows a lesson one section per "
-                    "screen, with large text and Previous/Next (arrow keys work too).")
-        st.page_link(course[0], label="Open lesson 1 in presenter mode",
-                     icon=":material/co_present:", query_params={"present": "1"})
+        entry(course[0], "Presenter mode", ":material/co_present:",
+              "For teaching: a lesson one section per screen, with Previous/Next (arrow keys "
+              "work too). Add `?present=1` to any lesson's address.", query_params={"present": "1"})
 
     st.subheader("Playground")
-    st.page_link("app_pages/playground.py", label="Playground: pick a surface and up to four "
-                 "rates, and watch gradient descent run", icon=":material/tune:")
+    entry("app_pages/playground.py", "Playground", ":material/tune:",
+          "Pick a surface and up to four rates, and watch gradient descent run.")
 
 with right:
     st.subheader("Find a good rate")
-    tools = [
-        ("app_pages/schedules.py", "Schedules: change the rate during training (warmup, step, "
-         "cosine) and compare with a constant rate", ":material/schedule:"),
-        ("app_pages/grid_search.py", "Grid search: try many rates on a log scale and see which "
-         "converges fastest", ":material/grid_on:"),
-        ("app_pages/lr_finder.py", "LR range test: raise the rate during one run and read a good "
-         "rate off the loss curve", ":material/search:"),
-        ("app_pages/stability_maps.py", "Stability maps: where rates converge, oscillate or "
-         "diverge, against momentum, condition number and batch size", ":material/blur_on:"),
-    ]
-    for path, label, icon in tools:
-        st.page_link(path, label=label, icon=icon)
+    entry("app_pages/schedules.py", "Schedules", ":material/schedule:",
+          "Change the rate during training (warmup, step, cosine) against a constant rate.")
+    entry("app_pages/grid_search.py", "Grid search", ":material/grid_on:",
+          "Many rates on a log scale, run at once; the best one picked and explained.")
+    entry("app_pages/lr_finder.py", "LR range test", ":material/search:",
+          "Grow the rate during one run and read a good rate off the loss curve.")
+    entry("app_pages/stability_maps.py", "Stability maps", ":material/blur_on:",
+          "Where rates converge, oscillate or diverge, against momentum, condition number "
+          "and batch size.")
 
     st.subheader("Networks")
-    st.page_link("app_pages/train_network.py", label="Network training: a small neural network on "
-                 "a bundled data set, at up to four rates", icon=":material/neurology:")
-    st.page_link("app_pages/finetune.py", label="Fine-tuning: pre-train on one task, fine-tune "
-                 "on another, and measure what each rate keeps", icon=":material/model_training:")
+    entry("app_pages/train_network.py", "Network training", ":material/neurology:",
+          "A small neural network on a bundled data set, at up to four rates.")
+    entry("app_pages/finetune.py", "Fine-tuning", ":material/model_training:",
+          "Pre-train on one task, fine-tune on another, and measure what each rate keeps.")

@@ -32,7 +32,7 @@ def test_home_starts_the_course_and_offers_presenter_mode():
     at = home()
     first = next(lesson for lesson in load_all() if lesson.order == 1)
     links = at.get("page_link")
-    start = [link for link in links if link.proto.label.startswith("Start here")]
+    start = [link for link in links if link.proto.label.startswith("**Start here")]
     assert [link.proto.page for link in start] == [first.slug]
     present = [link for link in links if parse_qs(link.proto.query_string).get("present") == ["1"]]
     assert [link.proto.page for link in present] == [first.slug]
