@@ -120,7 +120,7 @@ def test_typing_a_rate_reruns_and_redraws_the_chart(page, app_url, artifacts, js
     expect(entry).to_have_value("0.25")
     assert parse_qs(urlsplit(page.url).query)["lr"] == ["0.25,0.1,0.19"], page.url
     # The diverged run is marked on the surface.
-    expect(chart.get_by_text(re.compile(r"diverged at step \d+")).first).to_be_attached()
+    expect(chart.get_by_text(re.compile(r"left at step \d+")).first).to_be_attached()
 
     after = chart.screenshot(path=str(artifacts / "rate-after.png"))
     a, b = pixels(before), pixels(after)
