@@ -81,30 +81,3 @@ def test_lesson_links_docstring_examples():
 
     result = doctest.testmod(ui.lesson_links)
     assert result.attempted > 0 and result.failed == 0
-
-
-def storage_scripts(at) -> list[str]:
-    return [e.proto.srcdoc for e in at.get("iframe") if "lrl-progress" in e.proto.srcdoc]
-
-
-def test_a_fresh_session_asks_the_browser_for_stored_progress_then_stores_its_own():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    open_lesson(at, "02-too-large")
-    first = storage_scripts(at)
-    assert len(first) == 1 and 'const mode = "restore", mine = "seen=2"' in first[0]
-    at.run()
-    again = storage_scripts(at)
-    assert len(again) == 1 and 'const mode = "store", mine = "seen=2"' in again[0]
-
-
-def test_progress_in_the_url_is_stored_not_restored_and_start_over_clears_it():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["seen"] = "1"
-    at.query_params["quiz"] = "1.1-1"
-    at.run()
-    at.switch_page("app_pages/lessons.py").run()
-    assert 'const mode = "store", mine = "seen=1&quiz=1.1-1"' in storage_scripts(at)[0]
-    next(b for b in at.button if b.label == "Start over").click().run()
-    assert f"0 of {N} lessons visited" in visited(at)
-    assert 'const mode = "store", mine = ""' in storage_scripts(at)[0]
