@@ -14,7 +14,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import optimizer_help
+from ui.widgets import optimizer_help, smaller_rates_note
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
@@ -113,13 +113,8 @@ with st.sidebar:
     rates_text = st.text_input("Learning rates (up to four)",
                                key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
                                help="Numbers from 0.0001 to 10, comma-separated.")
-    if opt != "sgd":
-        why = ("steps of roughly lr per weight, whatever the gradient's size"
-               if optimizers.get(opt).adaptive else
-               "momentum 0.9, which on a steady gradient moves about 10× farther per step")
-        st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
-                   f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
-                   f"({finetune.DEFAULT_RATES[0]:g} to {finetune.DEFAULT_RATES[-1]:g}).")
+    if (note := smaller_rates_note(opt, default_rates, finetune.DEFAULT_RATES)) is not None:
+        st.caption(note)
     steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, key=init("ft_steps", 200))
     freeze = st.checkbox("Freeze the lower layers (train only the head)",
                          key=init("ft_freeze", False))

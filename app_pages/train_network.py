@@ -24,7 +24,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import optimizer_help, regime_badge
+from ui.widgets import optimizer_help, regime_badge, smaller_rates_note
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
 # Each optimizer's default rates, a decade apart: momentum 0.9 moves about 10x farther per step
@@ -139,13 +139,8 @@ with st.sidebar:
     rates_text = st.text_input("Learning rates (up to four)",
                                key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
                                help="Numbers from 0.0001 to 10, comma-separated.")
-    if opt != "sgd":
-        why = ("steps of roughly lr per weight, whatever the gradient's size"
-               if optimizers.get(opt).adaptive else
-               "momentum 0.9, which on a steady gradient moves about 10× farther per step")
-        st.caption(f"{optimizers.get(opt).label} takes {why}, so its default rates "
-                   f"({default_rates[0]:g} to {default_rates[-1]:g}) are smaller than SGD's "
-                   f"({DEFAULT_RATES[0]:g} to {DEFAULT_RATES[-1]:g}).")
+    if (note := smaller_rates_note(opt, default_rates, DEFAULT_RATES)) is not None:
+        st.caption(note)
     steps = st.select_slider("Training steps", STEP_CHOICES, key=init("nt_steps", 300))
     batch_label = st.selectbox("Batch", list(BATCHES), key=init("nt_batch", "full batch"),
                                help="Full batch uses every training example each step; a mini-batch "

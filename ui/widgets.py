@@ -136,3 +136,15 @@ def optimizer_input(i: int, note: str = "") -> str:
 
 def regime_badge(regime: str, label: str = "") -> None:
     st.badge(f"{label}{regime}", color=REGIME_COLORS.get(regime, "gray"))
+
+
+def smaller_rates_note(key: str, rates, sgd_rates) -> str | None:
+    """Why optimizer ``key``'s default rates are smaller than SGD's (None for SGD itself)."""
+    if key == "sgd":
+        return None
+    why = ("steps of roughly lr per weight, whatever the gradient's size"
+           if optimizers.get(key).adaptive else
+           "momentum 0.9, which on a steady gradient moves about 10× farther per step")
+    return (f"{optimizers.get(key).label} takes {why}, so its default rates "
+            f"({rates[0]:g} to {rates[-1]:g}) are smaller than SGD's "
+            f"({sgd_rates[0]:g} to {sgd_rates[-1]:g}).")
