@@ -112,7 +112,8 @@ with st.sidebar:
     default_rates = RATES_BY_OPT.get(opt, finetune.DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
                                key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
-                               help="Numbers from 0.0001 to 10, comma-separated.")
+                               help="Numbers from 0.0001 to 10, comma-separated.",
+                               max_chars=networks.MAX_LIST_CHARS)
     if (note := smaller_rates_note(opt, default_rates, finetune.DEFAULT_RATES)) is not None:
         st.caption(note)
     steps = st.select_slider("Fine-tuning steps", STEP_CHOICES, key=init("ft_steps", 200))

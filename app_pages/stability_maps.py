@@ -152,7 +152,8 @@ def controls() -> tuple[maps.MapConfig, list[str]]:
         text = st.text_input(f"batch sizes (up to {maps.MAX_BATCH_SIZES}, comma-separated)",
                              key=init("maps_bs", ", ".join(map(str, d.batch_sizes))),
                              help="A batch size of the whole training set (1,438) or more is "
-                                  "full-batch gradient descent.")
+                                  "full-batch gradient descent.",
+                             max_chars=maps.MAX_LIST_CHARS)
         sizes, problems = maps.parse_batch_sizes(text, d.batch_sizes)
         seeds = st.number_input(f"seeds (up to {maps.MAX_SEEDS})", min_value=0,
                                 max_value=maps.MAX_SEEDS, key=init("maps_seeds", d.seeds),

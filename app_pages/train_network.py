@@ -130,7 +130,8 @@ with st.sidebar:
                                                "spiral": "spiral (3 arms)"}[n])
     hidden_text = st.text_input("Hidden layers (units, comma-separated)",
                                 key=init(f"nt_hidden_{name}", ", ".join(map(str, DEFAULT_HIDDEN[name]))),
-                                help="e.g. 16, 16 for two hidden layers of 16 units")
+                                help="e.g. 16, 16 for two hidden layers of 16 units",
+                                max_chars=networks.MAX_LIST_CHARS)
     opt = st.selectbox("Optimizer", optimizers.names(), key=init("nt_opt", "sgd"),
                        format_func=lambda k: optimizers.get(k).label,
                        help=optimizer_help("Each optimizer keeps its own rates here, starting from a "
@@ -138,7 +139,8 @@ with st.sidebar:
     default_rates = RATES_BY_OPT.get(opt, DEFAULT_RATES)
     rates_text = st.text_input("Learning rates (up to four)",
                                key=init(rates_key(opt), ", ".join(f"{r:g}" for r in default_rates)),
-                               help="Numbers from 0.0001 to 10, comma-separated.")
+                               help="Numbers from 0.0001 to 10, comma-separated.",
+                               max_chars=networks.MAX_LIST_CHARS)
     if (note := smaller_rates_note(opt, default_rates, DEFAULT_RATES)) is not None:
         st.caption(note)
     steps = st.select_slider("Training steps", STEP_CHOICES, key=init("nt_steps", 300))

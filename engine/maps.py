@@ -76,6 +76,7 @@ from engine.scene import (
     markdown_text,
     scene_from_query,
 )
+from engine.textlimits import MAX_LIST_CHARS, list_parts  # noqa: F401 (pages read it)
 
 KINDS = ("momentum", "condition", "batch")
 KIND_TITLES = {
@@ -395,11 +396,12 @@ def parse_batch_sizes(text, default: tuple[int, ...], prefix: str = ""
     >>> parse_batch_sizes("32, 8, x, 8", (16,))
     ((8, 32), ['`x` is not a batch size (a whole number, at least 1); dropping it.'])
     """
+    parts, refusal = list_parts(text)
+    if parts is None:
+        return tuple(default), [f"{refusal} Using {', '.join(map(str, default))}."]
     warnings = []
     good = []
-    for part in (s.strip() for s in str(text).split(",")):
-        if not part:
-            continue
+    for part in parts:
         try:
             b = float(part)
         except ValueError:

@@ -32,6 +32,7 @@ import numpy as np
 from engine import mlp
 from engine.descent import rate_bucket, rate_table, step_bucket
 from engine.diagnose import Regime, is_blowing_up
+from engine.textlimits import MAX_LIST_CHARS, list_parts  # noqa: F401 (pages read it)
 
 RISE_FRACTION = 0.01     # a rise counts if it exceeds this fraction of the curve's range
 OSCILLATING_RISES = 0.1  # ... and oscillating needs rises on this fraction of steps (and >= 2)
@@ -255,9 +256,12 @@ def parse_rates(text: str, default: Sequence[float], lo: float = 1e-4, hi: float
     >>> parse_rates("0.1, abc, 1e9", (0.5,))
     ((0.1,), ['"abc" is not a number; ignored.', '1e+09 is outside 0.0001 to 10; ignored.'])
     """
+    parts, refusal = list_parts(text, seps=",;")
+    if parts is None:
+        return tuple(default), [f"{refusal} Using " + ", ".join(f"{r:g}" for r in default) + "."]
     rates: list[float] = []
     warnings: list[str] = []
-    for part in [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]:
+    for part in parts:
         try:
             v = float(part)
         except ValueError:
@@ -286,7 +290,9 @@ def parse_hidden(text: str, default: tuple[int, ...], max_units: int = 256,
     ((16,), ['Every hidden layer needs 1 to 256 units; got "0". Using 16.'])
     """
     fallback = ", ".join(str(h) for h in default)
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    parts, refusal = list_parts(text)
+    if parts is None:
+        return default, [f"{refusal} Using {fallback}."]
     try:
         sizes = tuple(int(p) for p in parts)
     except ValueError:

@@ -116,7 +116,8 @@ def formula_input(prefix: str = "") -> Custom:
     if key not in ss:
         ss[key] = EXAMPLES[0]
     typed = st.text_input("f(x, y) =", key=key, help=FORMULA_HELP,
-                          placeholder=f"e.g. {EXAMPLES[0]}")
+                          placeholder=f"e.g. {EXAMPLES[0]}",
+                          max_chars=formulas.MAX_LENGTH + 100)  # room to see the parser's refusal
     refusal = st.container()
     st.caption("Examples (click to use):")
     for i, text in enumerate(EXAMPLES):  # one per row: a sidebar is too narrow for two
