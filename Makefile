@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test install lint bench
 
+# Browser-test tools from npm (axe-core for tests/browser/test_a11y_browser.py).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -19,7 +23,7 @@ run: install
 lint: install
 	$(PY) -m ruff check .
 
-test: lint
+test: lint node_modules/.package-lock.json
 	$(PY) -m pytest -q
 
 bench: install

@@ -32,5 +32,7 @@ st.navigation({
                 url_path="fine-tuning"),
     ],
     "Course": [st.Page("app_pages/lessons.py", title="Lessons", icon=":material/list:", url_path="lessons"),
+               st.Page("app_pages/classroom.py", title="Classroom", icon=":material/groups:",
+                       url_path="classroom"),
                *lesson_pages()],
 }).run()

@@ -37,6 +37,9 @@ with left:
         entry(course[0], "Presenter mode", ":material/co_present:",
               "For teaching: a lesson one section per screen, with Previous/Next (arrow keys "
               "work too). Add `?present=1` to any lesson's address.", query_params={"present": "1"})
+    entry("app_pages/classroom.py", "Classroom", ":material/groups:",
+          "Teach live: start a class, students join by code or QR, vote on each prediction and "
+          "follow your slides.")
 
     st.subheader("Playground")
     entry("app_pages/playground.py", "Playground", ":material/tune:",
