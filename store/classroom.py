@@ -103,7 +103,11 @@ class Room:
 
 
 def normalise_code(text) -> str | None:
-    """A typed join code in canonical form ("ab c-d23" -> "ABCD23"), or None if it cannot be one."""
+    """A typed join code in canonical form, or None if it cannot be one.
+
+    >>> normalise_code(" kq7-m2x "), normalise_code("K0O1IL"), normalise_code("ABC")
+    ('KQ7M2X', None, None)
+    """
     if not isinstance(text, str) or len(text) > 32:
         return None
     code = re.sub(r"[\s-]", "", text).upper()

@@ -9,7 +9,7 @@ MODULES = ["engine.surfaces", "engine.descent", "engine.diagnose", "engine.theor
            "engine.grid", "engine.schedules", "engine.data", "engine.mlp", "engine.scene",
            "engine.limits", "engine.optimizers", "engine.schedule_runs", "engine.formula",
            "engine.urlstate", "engine.maps",
-           "ui.presets", "ui.progress", "lessons.loader"]
+           "store.classroom", "ui.presets", "ui.progress", "lessons.loader"]
 
 
 @pytest.mark.parametrize("name", MODULES)
