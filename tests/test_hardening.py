@@ -7,6 +7,8 @@ a text frame logged a full traceback; rerun storms stalled other sessions.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -108,3 +110,19 @@ def test_network_training_survives_a_24_mb_rates_string():
                and "Using 0.01, 0.1, 1, 10" in w for w in warnings), warnings
     assert len(warnings) <= 3, warnings
     assert elapsed < 20, elapsed  # was 13-16 CPU-s on a server; here the rerun is a cached run
+
+
+# ---- 2. websocket compression and message size ----------------------------------------------
+
+def test_effective_server_settings_refuse_compression_and_big_messages():
+    """What uvicorn is really given from .streamlit/config.toml (read from the repo root)."""
+    code = ("from streamlit import config; config.get_config_options(force_reparse=True);"
+            "from streamlit.web.server.starlette import starlette_server as s;"
+            "k = s._get_uvicorn_config_kwargs();"
+            "print(k['ws_per_message_deflate'], k['ws_max_size'], config.get_option('server.maxUploadSize'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    deflate, max_size, upload = out[-3:]
+    assert deflate == "False"
+    assert int(max_size) <= 5_000_000
+    assert int(upload) <= 1
