@@ -3,6 +3,12 @@
 Presenter mode (``?present=1``) hides the sidebar and chrome, enlarges the
 type, and shows one section at a time (``&section=N``) with Previous/Next
 buttons and the keyboard's arrow keys.
+
+In a class (``?room=CODE``, see :mod:`ui.classroom`) the instructor's presenter mode shows
+the join code in a corner, each prediction as a live vote chart with a Reveal button, and
+moves the class along with its Previous/Next. A student sees one section at a time, follows
+the presenter (stepping back freely, "Back to live" to return), votes on each prediction and
+quiz, and sees the run and the class's answers once the instructor reveals them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import streamlit.components.v1 as components
 from charts.networks import finetune_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.rate_sweep import rate_sweep_figure
+from charts.votes import votes_figure
 from engine import optimizers as optimizer_set
 from engine.scene import RATE_MAX, RATE_MIN, Scene, scene_to_query
 from lessons.claims import (
@@ -32,6 +39,7 @@ from lessons.claims import (
     theory_value,
 )
 from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
+from ui import classroom as cls
 from ui import progress as prog
 from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
@@ -94,6 +102,9 @@ def _key(lesson: Lesson, *parts) -> str:
 
 
 def _predicted(lesson: Lesson, exp_id: str) -> bool:
+    m = cls.current()
+    if m is not None:  # in a class the run shows once the instructor reveals it
+        return cls.question_id(lesson.order, "predict", exp_id) in m.room.revealed
     return st.session_state.get(_key(lesson, "predict", exp_id)) is not None
 
 
@@ -281,6 +292,9 @@ def _claims_box(lines: list[str], failures: list[str], note: str = "") -> None:
 
 def render_predict(lesson: Lesson, predict: Predict, exp: Experiment) -> bool:
     """Ask first; True once the student has predicted (then the run is shown)."""
+    m = cls.current()
+    if m is not None:
+        return render_class_predict(lesson, predict, exp, m)
     key = _key(lesson, "predict", exp.id)
     answered = st.session_state.get(key)
     runs = cached_spec(exp.scene)
@@ -306,7 +320,97 @@ def render_predict(lesson: Lesson, predict: Predict, exp: Experiment) -> bool:
     return True
 
 
+def _class_result(question: str, options, tally: dict, right: set, labels=None) -> None:
+    """The class's answers to a revealed question, the right ones marked."""
+    n = sum(tally.get(o, 0) for o in options)
+    k = sum(tally.get(o, 0) for o in right)
+    names = labels or options
+    st.plotly_chart(votes_figure(options, tally, right=right, labels=labels), key="votes:" + question,
+                    config={"displayModeBar": False},
+                    alt="The class's answers: " + "; ".join(
+                        f"{x}: {tally.get(o, 0)}{' (right)' if o in right else ''}"
+                        for o, x in zip(options, names, strict=True)))
+    st.markdown(f"**The class:** {k} of {n} answer{'s' * (n != 1)} right." if n
+                else "**The class:** nobody answered.")
+
+
+def render_class_predict(lesson: Lesson, predict: Predict, exp: Experiment, m: cls.Membership) -> bool:
+    """A prediction in a class: the instructor sees the votes arrive and reveals; students vote
+    (changeable until the reveal). True once revealed (then the run is shown to everyone)."""
+    question = cls.question_id(lesson.order, "predict", exp.id)
+    runs = cached_spec(exp.scene)
+    choices = list(predict_choices(runs.surface))
+    presenting = st.query_params.get("present") == "1"
+    with st.container(border=True):
+        st.markdown(f"**Predict before you run it:** {predict.question}")
+        if question not in m.room.revealed:
+            if m.host:
+                cls.live_votes(m.code, question, choices, height=300 if presenting else None)
+                cls.reveal_button(m, question, "Reveal the run")
+            else:
+                cls.vote_radio(m, question, choices, "Your vote")
+                st.caption("The run appears here when the instructor reveals it.")
+            return False
+        i = predict.run
+        right = {c for c in choices if prediction_right(c, runs, i)}
+        _class_result(question, choices, cls.classroom().tally(m.code, question), right)
+        actual = runs.diagnoses[i]
+        steps = runs.steps(i)
+        why = (f"The run at rate {exp.run_labels[i]} was diagnosed **{actual.regime.value}**"
+               + (f" (within the convergence radius from step {int(steps)})" if steps != float("inf")
+                  else "") + f", with {actual.overshoots} overshoots.")
+        if m.host:
+            st.info(why)
+        else:
+            mine = cls.classroom().my_vote(m.code, m.student, question)
+            if mine is None:
+                st.info("You did not vote. " + why)
+            else:
+                (st.success if mine in right else st.warning)(
+                    ("Right! " if mine in right else f"Not quite: you said '{mine}'. ") + why)
+    return True
+
+
+def render_class_quiz(lesson: Lesson, quiz: Quiz, number: int, m: cls.Membership) -> None:
+    """A quiz in a class: students answer (changeable until the reveal); the instructor sees how
+    many answered and reveals; then everyone sees the share answering each option."""
+    question = cls.question_id(lesson.order, "quiz", quiz.id)
+    options = [str(i) for i in range(len(quiz.options))]  # indices: bounded, whatever the text
+    labels = list(quiz.options)
+    with st.container(border=True):
+        st.markdown(f"**Quiz:** {filled(lesson, quiz.question)}")
+        if question not in m.room.revealed:
+            if m.host:
+                st.markdown("\n".join(f"{i + 1}. {o}" for i, o in enumerate(labels)))
+                cls.live_votes(m.code, question, options, show_votes=False)
+                cls.reveal_button(m, question, "Reveal the answers")
+            else:
+                cls.vote_radio(m, question, options, "Your answer", labels=labels, horizontal=False)
+                st.caption("The answer, and how the class answered, appear when the instructor "
+                           "reveals them.")
+            return
+        right = {str(quiz.answer)}
+        _class_result(question, options, cls.classroom().tally(m.code, question), right, labels)
+        explanation = filled(lesson, fill_check(quiz.explanation, lesson, quiz, cached_spec))
+        answer = f"The answer is '{quiz.options[quiz.answer]}'. "
+        if m.host:
+            st.info(answer + explanation)
+            return
+        mine = cls.classroom().my_vote(m.code, m.student, question)
+        if mine is None:
+            st.info("You did not answer. " + answer + explanation)
+            return
+        p = prog.current()
+        p.quiz[f"{lesson.order}.{number}"] = mine in right
+        (st.success if mine in right else st.error)(
+            ("Correct. " if mine in right else f"Not quite: {answer}") + explanation)
+
+
 def render_quiz(lesson: Lesson, quiz: Quiz, number: int) -> None:
+    m = cls.current()
+    if m is not None:
+        render_class_quiz(lesson, quiz, number, m)
+        return
     key = _key(lesson, "quiz", quiz.id)
     with st.container(border=True):
         st.markdown(f"**Quiz:** {filled(lesson, quiz.question)}")
@@ -340,9 +444,24 @@ def render_block(lesson: Lesson, block, quiz_numbers: dict, presenting: bool) ->
     # Predict blocks render inside their experiment, before its run.
 
 
+def _class_questions(lesson: Lesson, sections) -> frozenset[str]:
+    """The store ids of the predictions and quizzes in ``sections``."""
+    predicted = {p.experiment for p in lesson.blocks(Predict)}
+    ids = set()
+    for s in sections:
+        for block in s.blocks:
+            if isinstance(block, Experiment) and block.id in predicted:
+                ids.add(cls.question_id(lesson.order, "predict", block.id))
+            elif isinstance(block, Quiz):
+                ids.add(cls.question_id(lesson.order, "quiz", block.id))
+    return frozenset(ids)
+
+
 def render_lesson(lesson: Lesson) -> None:
-    """The whole lesson page, in reading or presenter mode."""
-    presenting = st.query_params.get("present") == "1"
+    """The whole lesson page, in reading or presenter mode, alone or in a class."""
+    m = cls.membership()
+    student = m is not None and not m.host
+    presenting = st.query_params.get("present") == "1" and not student  # a student follows instead
     p = prog.current()
     p.seen.add(lesson.order)
     quiz_numbers = {q.id: i + 1 for i, q in enumerate(lesson.blocks(Quiz))}
@@ -351,25 +470,36 @@ def render_lesson(lesson: Lesson) -> None:
         section = min(max(int(st.query_params.get("section", "1")), 1), n) if n else 1
     except ValueError:
         section = 1
-    extra = {"present": "1", "section": str(section)} if presenting else {}
+    room = m.query() if m is not None else {}
+    extra = {"present": "1", "section": str(section), **room} if presenting else dict(room)
+    if student:
+        extra["section"] = str(section)
+    one_section = (presenting or student) and n
 
     if presenting:
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
         components.html(ARROW_KEYS_JS, height=0)
+    if m is not None:
+        cls.join_corner(m)
+        if presenting:
+            cls.set_live(m, lesson.slug, section)
+    shown = [lesson.sections[section - 1]] if one_section else lesson.sections
+    if student:
+        waiting = _class_questions(lesson, shown) - m.room.revealed
+        cls.follow(m.code, m.student, lesson.slug, section, waiting)
     st.title(lesson.title)
     for error in lesson.errors:
         st.error(f"**This lesson file has a problem** — {error}", icon="🛠️")
-    if not presenting:
+    if not presenting and not student:
         st.caption(f"{lesson.minutes} minutes")
         if lesson.objectives:
             st.markdown("**You will be able to:**\n" + "\n".join(f"- {o}" for o in lesson.objectives))
         if st.toggle("Presenter mode", key=_key(lesson, "present"), value=False):
-            prog.save(p, {"present": "1", "section": "1"})
+            prog.save(p, {"present": "1", "section": "1", **room})
             st.rerun()
     if lesson.needs:
         st.info(lesson.needs, icon="🚧")
 
-    shown = [lesson.sections[section - 1]] if presenting and n else lesson.sections
     for s in shown:
         if s.title and s.title != lesson.title:
             st.header(s.title)
@@ -390,6 +520,21 @@ def render_lesson(lesson: Lesson) -> None:
             st.rerun()
         if exit_col.button("Exit presenter mode", use_container_width=True):
             st.session_state[_key(lesson, "present")] = False
-            prog.save(p, {})
+            prog.save(p, room)
+            st.rerun()
+    elif student and n:
+        # a student steps back freely, and forward up to where the presenter is
+        live = m.room.section if m.room.lesson == lesson.slug else n
+        prev_col, mid, next_col = st.columns([1, 2, 1])
+        if prev_col.button("← Previous", disabled=section <= 1, use_container_width=True):
+            extra["section"] = str(section - 1)
+            prog.save(p, extra)
+            st.rerun()
+        mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
+                     unsafe_allow_html=True)
+        if next_col.button("Next →", disabled=section >= min(n, live), use_container_width=True,
+                           help="Up to the section the presenter is on"):
+            extra["section"] = str(section + 1)
+            prog.save(p, extra)
             st.rerun()
     prog.save(p, extra)
