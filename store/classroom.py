@@ -16,29 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    event,
-    func,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy import Boolean, Column, Float, Integer, String, Table, func, select
+
+from store.db import ENV_URL, default_url, make_engine, metadata, upsert  # noqa: F401 (re-exported)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -47,10 +33,6 @@ PRESENT_WINDOW_S = 20.0
 MAX_ID = 64
 MAX_OPTION = 120
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-ENV_URL = "LRLAB_DATABASE_URL"
-
-metadata = MetaData()
 rooms = Table(
     "rooms", metadata,
     Column("code", String(CODE_LENGTH), primary_key=True),
@@ -130,32 +112,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def default_url() -> str:
-    """$LRLAB_DATABASE_URL, else an SQLite file in data/ (created on first use)."""
-    url = os.environ.get(ENV_URL, "").strip()
-    if url:
-        return url
-    DATA_DIR.mkdir(exist_ok=True)
-    return f"sqlite:///{DATA_DIR / 'classroom.sqlite'}"
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode and a busy timeout, so concurrent writers wait."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-
 class Classroom:
     """Rooms, votes and presence in one database. Every method is one short transaction."""
 
@@ -164,12 +120,6 @@ class Classroom:
         self.engine = make_engine(self.url)
         self.clock = clock
         metadata.create_all(self.engine)
-
-    def _upsert(self, table: Table, values: dict, keys: Sequence[str], update: Sequence[str]):
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table).values(**values)
-        return stmt.on_conflict_do_update(index_elements=list(keys),
-                                          set_={k: stmt.excluded[k] for k in update})
 
     # rooms -------------------------------------------------------------------------------
 
@@ -239,7 +189,7 @@ class Classroom:
         if not valid_id(question):
             raise ValueError("bad question id")
         with self.engine.begin() as conn:
-            conn.execute(self._upsert(reveals, {"room": code, "question": question,
+            conn.execute(upsert(self.engine, reveals, {"room": code, "question": question,
                                                 "revealed_at": self.clock()},
                                       ("room", "question"), ("revealed_at",)))
 
@@ -275,7 +225,7 @@ class Classroom:
         """The student is here now (a heartbeat); ``present`` counts recent ones."""
         code = self._student(code, student)
         with self.engine.begin() as conn:
-            conn.execute(self._upsert(presence, {"room": code, "student": student,
+            conn.execute(upsert(self.engine, presence, {"room": code, "student": student,
                                                  "seen_at": self.clock()},
                                       ("room", "student"), ("seen_at",)))
 
@@ -299,7 +249,7 @@ class Classroom:
                 reveals.c.room == code, reveals.c.question == question)).first()
             if shown is not None:
                 return False
-            conn.execute(self._upsert(votes, {"room": code, "question": question, "student": student,
+            conn.execute(upsert(self.engine, votes, {"room": code, "question": question, "student": student,
                                               "choice": choice, "at": self.clock()},
                                       ("room", "question", "student"), ("choice", "at")))
         return True

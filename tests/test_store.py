@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store import classroom as cls
+from store import db
 from store.classroom import CODE_ALPHABET, Classroom, NotHost, RoomError
 
 PG_URL = os.environ.get("LRLAB_TEST_DATABASE_URL",
@@ -210,7 +211,7 @@ def test_a_restart_keeps_open_rooms_and_votes(url, clock):
 
 def test_sqlite_default_is_a_wal_file_in_data(monkeypatch, tmp_path):
     monkeypatch.delenv(cls.ENV_URL, raising=False)
-    monkeypatch.setattr(cls, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(db, "DATA_DIR", tmp_path / "data")
     store = Classroom()
     assert store.url == f"sqlite:///{tmp_path / 'data' / 'classroom.sqlite'}"
     with store.engine.connect() as conn:

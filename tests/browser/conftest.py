@@ -167,7 +167,10 @@ def browser_context(browser):
 
 @pytest.fixture
 def page(browser_context):
-    """A fresh 1400x1000 tab: each tab has its own websocket, so its own Streamlit session."""
+    """A fresh 1400x1000 tab: each tab has its own websocket, so its own Streamlit session.
+    Cookies are cleared first: the lessons keep progress per browser in a cookie's id, and
+    each test starts as a new student."""
+    browser_context.clear_cookies()
     pg = browser_context.new_page()
     yield pg
     pg.close()

@@ -200,7 +200,26 @@ def test_prediction_quiz_and_progress_survive_a_reload(page, app_url, artifacts,
     wait_for_content(page, PROGRESS)
     expect_progress(page, 2)
     expect(page.locator("[data-testid='stCaptionContainer']", has_text="quiz 0/1")).to_have_count(1)
+
+    # A new session with no progress in its URL (a bookmark, a new tab): the browser's
+    # cookie brings back the visits, the quiz result and the answers themselves.
+    open_app(page, f"{app_url}/lessons", PROGRESS)
+    expect_progress(page, 2)
+    expect(page.locator("[data-testid='stCaptionContainer']", has_text="quiz 0/1")).to_have_count(1)
+    open_app(page, f"{app_url}/{slug}", CHART)
+    expect(page.locator("[data-testid='stAlertContentSuccess']", has_text="Right!")).to_have_count(1)
+    expect(page.locator(predict)).to_have_count(0)
+    expect(page.locator(ERROR_BOX, has_text="Not quite")).to_contain_text("the answer is '0.08'")
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    expect_no_exception(page)
     assert not js_errors, js_errors
+
+
+def test_a_new_browser_starts_with_no_progress(page, app_url):
+    """Progress is per browser: a browser without the cookie (here: cookies cleared by the
+    fixture) sees none of another test's visits."""
+    open_app(page, f"{app_url}/lessons", PROGRESS)
+    expect_progress(page, 0)
 
 
 def test_presenter_mode_one_section_at_a_time(page, app_url, artifacts, js_errors):
