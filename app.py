@@ -1,4 +1,5 @@
-"""Learning Rate Lab: the one entry point. It only routes to the pages.
+"""Learning Rate Lab: the one entry point. It routes to the pages (and makes sure the server
+hardening of ui/guard.py is installed in this process).
 
 The page modules live in app_pages/, not pages/: Streamlit 1.67 still treats a
 folder named pages/ as its old automatic navigation, which shows a wrong menu and
@@ -7,7 +8,10 @@ a "Page not found" dialog on a process's first visit to a deep link.
 
 import streamlit as st
 
+from ui import guard
 from ui.lesson_pages import lesson_pages
+
+guard.install()  # server hardening, once per process (ui/guard.py); a no-op after that
 
 st.set_page_config(page_title="Learning Rate Lab", page_icon="📉", layout="wide")
 st.navigation({

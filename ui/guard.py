@@ -1,0 +1,193 @@
+"""Server hardening: one student must not stall the class (issue 13).
+
+Streamlit 1.67's server trusts every client. :func:`install` patches it, once per process:
+
+- **Rerun storms.** With ``runner.fastReruns`` every rerun request stops the running
+  script and starts a new thread at once; the stopped thread runs on until its next
+  Streamlit call, so 200 requests at 50/s (an arrow key held on a slider) left dozens of
+  script threads fighting for the GIL, and another student's rerun took 14-32 s. Now a
+  session runs one script thread at a time: a request stops the running script as
+  before, but the new run starts only once the stopped thread has ended and at least
+  ``MIN_RUN_INTERVAL_S`` after the session's previous start. Requests that arrive
+  meanwhile are merged into one (the newest values win; a button press in a superseded
+  request is kept, as Streamlit's own queue does). The first change after a pause starts
+  at once.
+- **Clear cache.** The protocol's ``clear_cache`` message emptied every user's
+  ``st.cache_data`` and ``st.cache_resource``; it is refused (one log line).
+- **Junk frames.** A text frame made Streamlit raise out of its websocket handler (a full
+  traceback per frame) and a frame that is not a protobuf logged one too; both now log one
+  line and close that connection.
+
+Run the server as ``python -m ui.guard run app.py [streamlit options]`` to install the
+patches before the first connection; ``app.py`` also calls :func:`install` (a no-op once
+installed), so plain ``streamlit run app.py`` is covered from the first page run on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+MIN_RUN_INTERVAL_S = 0.25  # per session: at most 4 script starts a second
+POLL_S = 0.02              # how often a deferred start checks whether the stopped run has ended
+_MARK = "_lrlab_guard_installed"
+_LOG = logging.getLogger("lrlab.guard")
+
+
+@dataclass
+class RerunGate:
+    """One session's rerun bookkeeping: the merged request waiting to start, the stopped
+    script runners that may still be running, and when the last run started."""
+
+    pending: object | None = None          # ClientState
+    stopping: list = field(default_factory=list)
+    last_start: float = -math.inf
+    timer: object | None = None            # asyncio.TimerHandle
+
+
+def merge_requests(old, new):
+    """The ClientState to run when ``new`` supersedes ``old`` (both ClientState protos):
+    ``new``, with any button press only ``old`` carries kept (Streamlit's own rule)."""
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.scriptrunner_utils.script_requests import _coalesce_widget_states
+
+    if old is None:
+        return new
+    merged = ClientState()
+    merged.CopyFrom(new)
+    states = _coalesce_widget_states(old.widget_states, new.widget_states)
+    if states is not None:
+        merged.widget_states.CopyFrom(states)
+    return merged
+
+
+def _alive(runner) -> bool:
+    thread = getattr(runner, "_script_thread", None)
+    return thread is not None and thread.is_alive()
+
+
+def _gate(session) -> RerunGate:
+    gate = session.__dict__.get("_lrlab_gate")
+    if gate is None:
+        gate = session.__dict__["_lrlab_gate"] = RerunGate()
+    return gate
+
+
+def _install_rerun_gate(app_session_module) -> None:
+    from streamlit import config
+
+    app_session_cls = app_session_module.AppSession
+    shutdown = app_session_module.AppSessionState.SHUTDOWN_REQUESTED
+    original = app_session_cls.request_rerun
+
+    def try_start(session, gate: RerunGate) -> None:
+        """Start the pending run if the session's stopped runs have ended and its rate allows;
+        else look again shortly (on the session's event loop)."""
+        gate.timer = None
+        if gate.pending is None:
+            return
+        if session._state == shutdown:
+            gate.pending = None
+            return
+        gate.stopping = [r for r in gate.stopping if _alive(r)]
+        wait = gate.last_start + MIN_RUN_INTERVAL_S - time.monotonic()
+        if gate.stopping or wait > 0:
+            gate.timer = session._event_loop.call_later(max(wait, POLL_S), try_start, session, gate)
+            return
+        client_state, gate.pending = gate.pending, None
+        gate.last_start = time.monotonic()
+        if session._scriptrunner is not None:  # e.g. a fragment run started meanwhile
+            gate.stopping.append(session._scriptrunner)
+        original(session, client_state)
+
+    def request_rerun(self, client_state) -> None:
+        if (client_state is None or client_state.fragment_id or self._state == shutdown
+                or not config.get_option("runner.fastReruns")):
+            return original(self, client_state)
+        gate = _gate(self)
+        if self._scriptrunner is not None:  # what fastReruns does, without starting a new thread yet
+            self._scriptrunner.request_stop()
+            gate.stopping.append(self._scriptrunner)
+            self._scriptrunner = None
+        gate.pending = merge_requests(gate.pending, client_state)
+        if gate.timer is None:
+            try_start(self, gate)
+
+    request_rerun.__doc__ = original.__doc__
+    app_session_cls.request_rerun = request_rerun
+
+
+def _install_clear_cache_refusal(app_session_cls) -> None:
+    def refuse_clear_cache(self) -> None:
+        """Refused: the caches are shared by every user of the process."""
+        _LOG.warning("Refused a clear_cache request from session %s (the caches are shared).",
+                     getattr(self, "id", "?"))
+
+    app_session_cls._handle_clear_cache_request = refuse_clear_cache
+
+
+class OneLineFilter(logging.Filter):
+    """Drop the traceback from Streamlit's "Error deserializing back message" (a client's junk
+    frame, not a server fault): the record keeps one line with the error's type and text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Error deserializing back message"):
+            err = record.exc_info[1]
+            record.msg = f"{record.msg} ({type(err).__name__}: {str(err)[:200]}); closing the connection"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _install_text_frame_refusal() -> None:
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    original = WebSocket.receive_bytes
+
+    async def receive_bytes(self) -> bytes:
+        """Starlette's receive_bytes, except that a text frame is refused with one log line
+        and a close (1003, unsupported data) instead of an exception out of the handler."""
+        if self.scope.get("path", "").endswith("/_stcore/stream"):
+            message = await self.receive()
+            self._raise_on_disconnect(message)
+            data = message.get("bytes")
+            if data is None:
+                _LOG.warning("Refused a text frame on the websocket from %s (the protocol is "
+                             "binary); closing the connection.", (self.client or ("?",))[0])
+                await self.close(code=1003)
+                raise WebSocketDisconnect(1003)
+            return data
+        return await original(self)
+
+    WebSocket.receive_bytes = receive_bytes
+
+
+def install() -> bool:
+    """Patch the running Streamlit server (see the module's docstring); True if this call
+    installed the patches, False if they were already in place."""
+    from streamlit.runtime import app_session
+
+    if getattr(app_session.AppSession, _MARK, False):
+        return False
+    setattr(app_session.AppSession, _MARK, True)
+    _install_rerun_gate(app_session)
+    _install_clear_cache_refusal(app_session.AppSession)
+    _install_text_frame_refusal()
+    logging.getLogger("streamlit.web.server.starlette.starlette_websocket").addFilter(OneLineFilter())
+    if not _LOG.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        _LOG.addHandler(handler)
+        _LOG.setLevel(logging.INFO)
+        _LOG.propagate = False
+    return True
+
+
+if __name__ == "__main__":  # python -m ui.guard run app.py ...: the patches, then Streamlit's CLI
+    install()
+    from streamlit.web.cli import main
+
+    sys.exit(main())
