@@ -22,7 +22,7 @@ def host_view(m: cls.Membership) -> None:
     if {k: st.query_params.get(k) for k in st.query_params} != m.query():
         st.query_params.from_dict(m.query())  # back from another page: the URL is kept
     join = cls.join_url(m.code)
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns(2, gap="large")
     with left:
         st.markdown("Students join at")
         st.markdown(f"<div style='font-size:1.6rem'>{join.split('://', 1)[-1].split('?')[0]}</div>",
@@ -37,7 +37,7 @@ def host_view(m: cls.Membership) -> None:
                        "start the class there.", icon=":material/wifi_off:")
         cls.present_count(m.code)
     with right:
-        st.image(cls.qr_png(join), caption=f"Join class {m.code}", width=420)
+        st.image(cls.qr_png(join), caption=f"Join class {m.code}", width="stretch")
 
     st.subheader("Present a lesson")
     numbered = [(order, page) for order, page in numbered_lesson_pages()]

@@ -53,15 +53,16 @@ def votes_figure(options: Sequence[str], tally: Mapping[str, int], *,
     colors = [RIGHT_COLOR if o in right else VOTE_COLOR for o in options]
     fig = go.Figure(go.Bar(
         x=counts, y=names, orientation="h", text=text, textposition="outside", cliponaxis=False,
+        textfont={"size": 16},
         marker={"color": colors}, hovertemplate="%{y}: %{x} votes<extra></extra>"))
     top = max(counts + [1])
     rows = sum(name.count("<br>") + 1 for name in names)
     fig.update_layout(
         title=title, height=height or max(180, 60 + 34 * rows),
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
-        xaxis={"range": [0, top * 1.35], "dtick": max(1, round(top / 5)), "title": "votes",
+        xaxis={"range": [0, top * 1.6], "dtick": max(1, round(top / 5)), "title": "votes",
                "fixedrange": True},
-        yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True},
+        yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True, "tickfont": {"size": 16}},
         showlegend=False, uirevision="votes", font={"size": 15},
     )
     return fig

@@ -166,7 +166,7 @@ def join_corner(m: Membership) -> None:
                 f"<div style='font-size:2.2rem;font-weight:700;letter-spacing:0.18em;"
                 f"font-family:monospace'>{m.code}</div></div>")
     else:
-        html = (f"<div class='lrl-join' style='position:fixed;top:3.2rem;right:0.8rem;z-index:999990;"
+        html = (f"<div class='lrl-join' style='position:fixed;top:0.85rem;right:3.2rem;z-index:999991;"
                 f"background:#fff;color:#111;border:1px solid #0072B2;border-radius:0.5rem;"
                 f"padding:0.1rem 0.6rem;font-size:0.9rem'>Class <b style='font-family:monospace'>"
                 f"{m.code}</b></div>")

@@ -457,6 +457,11 @@ def _class_questions(lesson: Lesson, sections) -> frozenset[str]:
     return frozenset(ids)
 
 
+def _to_section(section: int) -> None:
+    """Previous/Next: the run this click starts shows ``section`` (the URL keeps the rest)."""
+    st.query_params["section"] = str(section)
+
+
 def render_lesson(lesson: Lesson) -> None:
     """The whole lesson page, in reading or presenter mode, alone or in a class."""
     m = cls.membership()
@@ -508,16 +513,13 @@ def render_lesson(lesson: Lesson) -> None:
 
     if presenting:
         prev_col, mid, next_col, exit_col = st.columns([1, 2, 1, 1])
-        if prev_col.button("← Previous", disabled=section <= 1, use_container_width=True):
-            extra["section"] = str(section - 1)
-            prog.save(p, extra)
-            st.rerun()
+        # callbacks: the next run starts on the new section (and tells the class at once)
+        prev_col.button("← Previous", disabled=section <= 1, use_container_width=True,
+                        on_click=_to_section, args=(section - 1,))
         mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
                      unsafe_allow_html=True)
-        if next_col.button("Next →", disabled=section >= n, use_container_width=True):
-            extra["section"] = str(section + 1)
-            prog.save(p, extra)
-            st.rerun()
+        next_col.button("Next →", disabled=section >= n, use_container_width=True,
+                        on_click=_to_section, args=(section + 1,))
         if exit_col.button("Exit presenter mode", use_container_width=True):
             st.session_state[_key(lesson, "present")] = False
             prog.save(p, room)
@@ -526,15 +528,11 @@ def render_lesson(lesson: Lesson) -> None:
         # a student steps back freely, and forward up to where the presenter is
         live = m.room.section if m.room.lesson == lesson.slug else n
         prev_col, mid, next_col = st.columns([1, 2, 1])
-        if prev_col.button("← Previous", disabled=section <= 1, use_container_width=True):
-            extra["section"] = str(section - 1)
-            prog.save(p, extra)
-            st.rerun()
+        prev_col.button("← Previous", disabled=section <= 1, use_container_width=True,
+                        on_click=_to_section, args=(section - 1,))
         mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
                      unsafe_allow_html=True)
-        if next_col.button("Next →", disabled=section >= min(n, live), use_container_width=True,
-                           help="Up to the section the presenter is on"):
-            extra["section"] = str(section + 1)
-            prog.save(p, extra)
-            st.rerun()
+        next_col.button("Next →", disabled=section >= min(n, live), use_container_width=True,
+                        help="Up to the section the presenter is on", on_click=_to_section,
+                        args=(section + 1,))
     prog.save(p, extra)
