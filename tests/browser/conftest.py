@@ -109,7 +109,8 @@ def serve_app(log_path: Path | None = None, timeout_s: float = SERVER_START_TIME
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(_python()), "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+             "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
