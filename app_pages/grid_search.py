@@ -232,7 +232,7 @@ def curves_csv() -> str:
     return export.table_csv(rows)
 
 
-st.subheader("Download")
+st.header("Download")
 slug = ("your-own" if target == "surface" and where == CUSTOM else where).replace("_", "-")
 d1, d2 = st.columns(2)
 d1.download_button(

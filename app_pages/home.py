@@ -24,7 +24,7 @@ course = [page for order, page in numbered if order < 99]
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader("The course")
+    st.header("The course")
     if course:
         entry(course[0], f"Start here: {course[0].title}", ":material/play_arrow:",
               f"{len(course)} short lessons with live experiments, predictions and quizzes.")
@@ -41,12 +41,12 @@ with left:
           "Teach live: start a class, students join by code or QR, vote on each prediction and "
           "follow your slides.")
 
-    st.subheader("Playground")
+    st.header("Playground")
     entry("app_pages/playground.py", "Playground", ":material/tune:",
           "Pick a surface and up to four rates, and watch gradient descent run.")
 
 with right:
-    st.subheader("Find a good rate")
+    st.header("Find a good rate")
     entry("app_pages/schedules.py", "Schedules", ":material/schedule:",
           "Change the rate during training (warmup, step, cosine) against a constant rate.")
     entry("app_pages/grid_search.py", "Grid search", ":material/grid_on:",
@@ -57,7 +57,7 @@ with right:
           "Where rates converge, oscillate or diverge, against momentum, condition number "
           "and batch size.")
 
-    st.subheader("Networks")
+    st.header("Networks")
     entry("app_pages/train_network.py", "Network training", ":material/neurology:",
           "A small neural network on a bundled data set, at up to four rates.")
     entry("app_pages/finetune.py", "Fine-tuning", ":material/model_training:",

@@ -129,7 +129,7 @@ st.download_button(
 st.caption("One row per seed and step kept: the rate, the training loss after that step and its "
            "smoothed value (the curves above), in the engine's own numbers. Built when you click.")
 
-st.subheader("Check it")
+st.header("Check it")
 rate = float(t.suggestion)
 st.write(f"Train the network from the same start with {optimizers.get(opt).label} for "
          f"{lr_finder.CHECK_STEPS} steps at the suggestion ({rate:.3g}), at 10× and at 0.1×.")

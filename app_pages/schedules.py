@@ -135,7 +135,7 @@ for i, n in enumerate(names):
     if target == "network":
         row["final training accuracy"] = f"{100 * float(run.train_acc[i, -1]):.1f}%" if ok else DASH
     rows.append(row)
-st.subheader("Measured from these runs")
+st.header("Measured from these runs")
 st.dataframe(rows, hide_index=True)
 if target == "surface":
     st.caption("What the run did, from one diagnosis: oscillating when its path reversed direction "
@@ -173,7 +173,7 @@ def network_csv() -> str:
     return export.table_csv(out)
 
 
-st.subheader("Download")
+st.header("Download")
 key = (target, where, formula, box, name, float(lr), steps, opts)
 slug = ("your-own" if where == CUSTOM else where).replace("_", "-")
 st.download_button(

@@ -36,5 +36,5 @@ def test_home_starts_the_course_and_offers_presenter_mode():
     assert [link.proto.page for link in start] == [first.slug]
     present = [link for link in links if parse_qs(link.proto.query_string).get("present") == ["1"]]
     assert [link.proto.page for link in present] == [first.slug]
-    headings = {h.value for h in at.subheader}
+    headings = {h.value for h in at.header}
     assert {"The course", "Playground", "Find a good rate", "Networks"} <= headings
