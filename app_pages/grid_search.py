@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
@@ -11,6 +11,7 @@ from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_tex
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
+from ui.widgets import chart_text
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
@@ -121,6 +122,7 @@ st.plotly_chart(grid_figure(g.rates, final, g.regimes, title=f"{y_title.capitali
                             y_title=y_title, best_index=g.best_index, markers=markers,
                             selected=float(g.rates[pick])),
                 key="grid_chart", on_select="rerun", selection_mode="points")
+chart_text(describe.grid_text(g.rates, final, g.regimes, y_title, g.best_index))
 st.caption("Shading: the regime of each rate (slow, converged, oscillating, diverged). An "
            "oscillating run can still converge: it zig-zags, then settles. Click a point to show its "
            "run below.")
@@ -158,6 +160,9 @@ if target == "surface":
     right.plotly_chart(grid_figure(g.rates, g.steps_to_converge, g.regimes, title="Steps to converge",
                                    y_title="steps to converge", best_index=g.best_index,
                                    markers=markers, log_y=False), key="grid_conv")
+    with right:
+        chart_text(describe.grid_text(g.rates, g.steps_to_converge, g.regimes, "steps to converge",
+                                      g.best_index))
     sw = g.sweep
     one = descent.Sweep(sw.points[pick:pick + 1], sw.losses[pick:pick + 1], sw.lrs[pick:pick + 1],
                         sw.diverged_at[pick:pick + 1])
@@ -179,6 +184,8 @@ else:
     left.plotly_chart(grid_figure(g.rates, acc, g.regimes, title="Validation accuracy at the end",
                                   y_title="validation accuracy", best_index=g.best_index, log_y=False),
                       key="grid_acc")
+    with left:
+        chart_text(describe.grid_text(g.rates, acc, g.regimes, "validation accuracy", g.best_index))
     dead = [int(x) if x >= 0 else None for x in g.diverged_at[:, pick]]
     right.plotly_chart(loss_curves_figure(
         [(f"seed {s}", g.train_loss[i, pick]) for i, s in enumerate(g.seeds)],

@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
-from ui.widgets import optimizer_help
+from ui.widgets import chart_text, optimizer_help
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}
@@ -84,7 +84,9 @@ except ValueError as e:  # e.g. the loss blew up at once: say so and stop here
     st.stop()
 
 t = res.tests[0]
-st.plotly_chart(range_test_figure(res.tests, [f"seed {s}" for s in res.seeds]), key="lrf_curve")
+seed_labels = [f"seed {s}" for s in res.seeds]
+st.plotly_chart(range_test_figure(res.tests, seed_labels), key="lrf_curve")
+chart_text(describe.range_test_text(res.tests, seed_labels))
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Steepest descent (seed 0)", "—" if t.steepest is None else f"{t.steepest:.3g}")
@@ -145,6 +147,7 @@ if st.session_state.get("lrf_checked") == key:
     st.plotly_chart(loss_curves_figure(list(zip(labels, run.train_loss, strict=True)),
                                        "Training loss: the suggestion against 10× and 0.1×",
                                        "training loss", diverged_at=dead), key="lrf_check_fig")
+    chart_text(describe.curves_text("Training loss against step", labels, run.train_loss, dead))
     final = [np.inf if d is not None else float(f) for d, f in zip(dead, run.train_loss[:, -1], strict=True)]
     verdict = ("All three blew up" if not np.isfinite(min(final)) else
                {0: "The suggestion won", 1: "10× the suggestion did better",

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.playground import trajectory_figure
 from charts.tuning import loss_curves_figure, rate_figure
 from engine import data, diagnose, schedule_runs, schedules
@@ -11,6 +11,7 @@ from engine.scene import CUSTOM, build_surface, markdown_text
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
+from ui.widgets import chart_text
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
 DEFAULT_SURFACE = "himmelblau"
@@ -110,13 +111,17 @@ else:
 
 names = [f"constant {lr:.4g}", label]
 left, right = st.columns(2)
-left.plotly_chart(rate_figure(list(zip(names, tables, strict=True))), key="sch_rates")
-right.plotly_chart(loss_curves_figure(
-    list(zip(names, losses, strict=True)), "Loss against step",
-    "loss above the minimum" if target == "surface" else "training loss", diverged_at=dead),
-    key="sch_losses")
+with left:
+    st.plotly_chart(rate_figure(list(zip(names, tables, strict=True))), key="sch_rates")
+    chart_text(describe.rates_text(names, tables))
+with right:
+    y_title = "loss above the minimum" if target == "surface" else "training loss"
+    st.plotly_chart(loss_curves_figure(list(zip(names, losses, strict=True)), "Loss against step",
+                                       y_title, diverged_at=dead), key="sch_losses")
+    chart_text(describe.curves_text(f"{y_title.capitalize()} against step", names, losses, dead))
 if target == "surface":
     st.plotly_chart(trajectory_figure(surface, sweep, height=480, labels=names), key="sch_paths")
+    chart_text(describe.paths_text_of(surface, sweep, diagnoses, names))
     if where == CUSTOM:
         st.caption(markdown_text(surface.description))
         formula_input.minima_note(surface)

@@ -3,6 +3,8 @@ picker, and badges."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import streamlit as st
 
@@ -148,3 +150,18 @@ def smaller_rates_note(key: str, rates, sgd_rates) -> str | None:
     return (f"{optimizers.get(key).label} takes {why}, so its default rates "
             f"({rates[0]:g} to {rates[-1]:g}) are smaller than SGD's "
             f"({sgd_rates[0]:g} to {sgd_rates[-1]:g}).")
+
+
+# Visually hidden but read by screen readers (the usual "sr-only" rules).
+SR_ONLY = ("position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;"
+           "clip:rect(0,0,0,0);white-space:nowrap;border:0")
+
+
+def chart_text(sentence: str, visible: bool = False) -> None:
+    """A chart's text alternative (a sentence from charts.describe), put right after the chart:
+    read by screen readers, hidden on screen unless ``visible`` (then a caption)."""
+    if visible:
+        st.caption(sentence)
+        return
+    st.markdown(f'<p class="lrl-chart-text" style="{SR_ONLY}">{html.escape(sentence)}</p>',
+                unsafe_allow_html=True)
