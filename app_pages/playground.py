@@ -4,35 +4,24 @@ from dataclasses import replace
 from functools import partial
 
 import numpy as np
+import pyarrow as pa  # tables go to st.dataframe as Arrow: no pandas round trip per rerun
 import streamlit as st
 
 from charts import export
-from charts.playground import MAX_FRAMES, loss_figure, step_size_figure, trajectory_figure
+from charts.playground import MAX_FRAMES
 from engine import limits, optimizers, theory
 from engine.diagnose import MIN_OVERSHOOTS, default_tol
-from engine.scene import CUSTOM, Scene, build_surface, fmt, markdown_text, run_scene
+from engine.scene import CUSTOM, Scene, fmt, markdown_text
 from ui import formula_input
 from ui import playground_state as state
 from ui.downloads import on_demand
+from ui.heap import freeze_after_warm_up
+from ui.playground_runs import cached_limit, cached_run, scene_figures
 from ui.presets import preset_help, presets
 from ui.runtime import setup_jax, warm_up
 from ui.widgets import regime_badge
 
 GROWTH_WINDOW = 60  # steps over which the table counts the distance growing
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_run(scene: Scene):
-    """The scene's sweep and diagnoses, cached per scene."""
-    return run_scene(scene)[1:]
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_limit(surface: str, params: tuple, formula_text: str, box, key: str, steps: int, start,
-                 noise: float, seed: int, momentum: float) -> float | None:
-    """engine.limits.measured_limit for plain, hashable arguments, cached."""
-    return limits.measured_limit(build_surface(surface, params, formula_text, box), key, steps,
-                                 start=start, noise=noise, seed=seed, momentum=momentum)
 
 
 def dash(value) -> str:
@@ -90,10 +79,11 @@ for col, label, d in zip(badges, labels, diagnoses, strict=True):
     with col:
         regime_badge(d.regime.value, label=f"{label}: ")
 
-st.plotly_chart(trajectory_figure(surface, sweep, labels=labels), key="trajectory")
+trajectory, loss, step_size = scene_figures(scene, labels, surface, sweep)
+st.plotly_chart(trajectory, key="trajectory")
 left, right = st.columns(2)
-left.plotly_chart(loss_figure(surface, sweep, labels=labels), key="loss")
-right.plotly_chart(step_size_figure(sweep, labels=labels), key="step_size")
+left.plotly_chart(loss, key="loss")
+right.plotly_chart(step_size, key="step_size")
 if custom:  # its minima, each with its own 2/L, and how much of the box is blank
     formula_input.minima_note(surface)
 if scene.noise:
@@ -131,7 +121,7 @@ for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, str
             if known else "—")
         row["rate/step (theory)"] = f"{th.contraction(lr, beta):.4f}" if known else "—"
     rows.append(row)
-st.dataframe(rows, hide_index=True, column_config={
+st.dataframe(pa.Table.from_pylist(rows), hide_index=True, column_config={
     "final distance": st.column_config.NumberColumn(format="%.3g"),
 })
 st.caption(f"Final distance is to the nearest minimum; converged means within {tol:.3g} of a "
@@ -208,9 +198,7 @@ limit_rows, no_formula, kinds, above_theory = [], [], set(), False
 for key in dict.fromkeys(keys):
     beta = heavy_ball_beta(scene, key)
     name = state.optimizer_name(scene, keys.index(key))
-    measured_limit = cached_limit(scene.surface, scene.params, scene.formula, scene.box, key,
-                                  scene.steps, scene.start, scene.noise, scene.seed,
-                                  scene.momentum)
+    measured_limit = cached_limit(scene, key)
     if th is not None and beta is not None:
         bound = th.stable_below_momentum(beta) if beta else th.stable_below
         formula = f"2/L = {bound:.4g}" if beta == 0.0 else f"2(1+β)/L = {bound:.4g}"
@@ -222,7 +210,7 @@ for key in dict.fromkeys(keys):
             kinds.add("adaptive" if optimizers.get(key).adaptive else key)
     limit_rows.append({"optimizer": name, "diverges above (theory)": formula,
                        "largest rate that did not diverge (measured)": limit_text(measured_limit)})
-st.dataframe(limit_rows, hide_index=True)
+st.dataframe(pa.Table.from_pylist(limit_rows), hide_index=True)
 how = (f"Measured: every rate of a sweep of {limits.LIMIT_RATES} log-spaced constant rates from "
        f"{fmt(limits.LIMIT_LO)} to {fmt(limits.LIMIT_HI)} (refined near the edge) is run for "
        f"{scene.steps} steps from this start on this surface"
@@ -266,3 +254,5 @@ st.caption("The GIF is the animation above: the surface, every path and head in 
 st.subheader("Share this scene")
 st.code(state.share_link(scene), language=None)
 st.caption("Every setting is in the link: opening it restores this exact scene.")
+if not custom:  # the engine is compiled for this family and the page has run: out of every gc walk
+    freeze_after_warm_up(scene.surface)

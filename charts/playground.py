@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
+from charts.ready import figure_from_spec
 from charts.style import (
     CASING,
     color,
@@ -162,9 +163,19 @@ def divergence_label(x: float, y: float, step: int, bounds, edge: str, name: str
 
 def _trail(points: np.ndarray, end: int, steps_shown: np.ndarray, f: int) -> np.ndarray:
     """The head's last ``TRAIL`` sampled positions at frame ``f`` (padded at the start)."""
-    idx = np.minimum(steps_shown[max(0, f - TRAIL + 1): f + 1], end - 1)
-    idx = np.concatenate([np.full(TRAIL - len(idx), idx[0]), idx])
-    return points[idx]
+    return points[trail_indices(steps_shown, end)[f]]
+
+
+def trail_indices(steps_shown: np.ndarray, end: int) -> np.ndarray:
+    """(frames, TRAIL) step indices of every frame's trail: frame ``f`` shows the sampled steps
+    ``steps_shown[f - TRAIL + 1 .. f]`` (the first repeated before frame ``TRAIL - 1``), none
+    past the run's last drawn point ``end - 1``.
+
+    >>> trail_indices(np.array([0, 5, 10]), end=8)[:, -3:].tolist()
+    [[0, 0, 0], [0, 0, 5], [0, 5, 7]]
+    """
+    f = np.arange(len(steps_shown))[:, None] + np.arange(TRAIL)[None, :] - (TRAIL - 1)
+    return np.minimum(steps_shown[np.maximum(f, 0)], end - 1)
 
 
 def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
@@ -173,7 +184,15 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
 
     Frames move only the heads (a marker with a short trail); the surface and
     the full paths are sent once. ``labels`` name the runs (default: their rate, or peak rate).
+    The figure of :func:`trajectory_spec`.
     """
+    return figure_from_spec(trajectory_spec(surface, sweep, height, labels))
+
+
+def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
+                    labels: list[str] | None = None) -> dict:
+    """:func:`trajectory_figure` as a plain JSON-able dict (data, layout, frames: lists of
+    rounded floats, no NumPy), ready for :class:`charts.ready.ReadyFigure`."""
     uri, lx, ly = surface_background(surface)
     (x0, x1), (y0, y1) = surface.bounds
     steps = sweep.points.shape[1] - 1
@@ -227,21 +246,22 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                                                line=dict(color="black", width=1))))
     first_head = len(data)
     sizes = [0] * (TRAIL - 1) + [13]
-    for i, t in enumerate(sweep):
-        tr = _trail(t.points, ends[i], shown, 0)
-        data.append(dict(type="scatter", x=_r(tr[:, 0]), y=_r(tr[:, 1]), mode="lines+markers",
+    # Every frame's trail of every run at once: (runs, frames, TRAIL) coordinates, rounded once.
+    trails = [sweep.points[i][trail_indices(shown, ends[i])] for i in range(len(sweep))]
+    tx = [_r(tr[..., 0]) for tr in trails]
+    ty = [_r(tr[..., 1]) for tr in trails]
+    for i in range(len(sweep)):
+        data.append(dict(type="scatter", x=tx[i][0], y=ty[i][0], mode="lines+markers",
                          showlegend=False, hoverinfo="skip",
                          line=dict(color=color(i), width=4),
                          marker=dict(size=sizes, color=color(i), symbol=symbol(i),
                                      line=dict(color="white", width=1.5))))
     heads = list(range(first_head, first_head + len(sweep)))
-    frames = []
-    for f, k in enumerate(shown):
-        frame_data = []
-        for i, t in enumerate(sweep):
-            tr = _trail(t.points, ends[i], shown, f)
-            frame_data.append(dict(type="scatter", x=_r(tr[:, 0]), y=_r(tr[:, 1])))
-        frames.append(dict(name=str(int(k)), data=frame_data, traces=heads))
+    names_of_frames = [str(int(k)) for k in shown]
+    frames = [dict(name=names_of_frames[f],
+                   data=[dict(type="scatter", x=tx[i][f], y=ty[i][f]) for i in range(len(sweep))],
+                   traces=heads)
+              for f in range(len(shown))]
     play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True,
                 transition=dict(duration=0), mode="immediate")
     pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
@@ -267,19 +287,16 @@ def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
                                         args=[[None], pause])])],
         sliders=[dict(active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
                       currentvalue=dict(prefix="step ", visible=True),
-                      steps=[dict(method="animate", label=str(int(k)),
-                                  args=[[str(int(k))], pause]) for k in shown])],
+                      steps=[dict(method="animate", label=k, args=[[k], pause])
+                             for k in names_of_frames])],
     )
-    fig = go.Figure(data=data, layout=layout, _validate=False)
-    # Plotly re-validates every frame passed to go.Figure (about 2 ms each, even with
-    # _validate=False); these frames hold only numbers built above, so attach them unvalidated.
-    fig._frame_objs = tuple(go.Frame(f, _validate=False) for f in frames)
-    return fig
+    return dict(data=data, layout=layout, frames=frames)
 
 
-def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
+def _per_step_spec(title: str, y_title: str, series, steps: int) -> dict:
     """One line per (name, values, diverged_at) against step on a log y axis; each run's line
-    has its colour and dash, its last point its marker (an x where it diverged)."""
+    has its colour and dash, its last point its marker (an x where it diverged). A plain spec
+    (see :mod:`charts.ready`)."""
     floor = log_floor(*(ys for _, ys, _ in series))
     data, any_raised = [], False
     for i, (name, ys, diverged_at) in enumerate(series):
@@ -306,7 +323,7 @@ def _per_step_figure(title: str, y_title: str, series, steps: int) -> go.Figure:
         layout["annotations"] = [dict(text=floor_note(floor), xref="paper", yref="paper", x=1,
                                       y=0, xanchor="right", yanchor="bottom", showarrow=False,
                                       font=dict(size=11, color="#555"))]
-    return go.Figure(data=data, layout=layout, _validate=False)
+    return dict(data=data, layout=layout)
 
 
 def _default_name(t) -> str:
@@ -328,19 +345,29 @@ def _names(sweep: Sweep, labels: list[str] | None) -> list[str]:
 def loss_figure(surface: Surface, sweep: Sweep, labels: list[str] | None = None) -> go.Figure:
     """Loss minus the surface's lowest loss against step, log y; each run up to divergence.
     ``labels`` name the runs (default: their first rate)."""
+    return figure_from_spec(loss_spec(surface, sweep, labels))
+
+
+def loss_spec(surface: Surface, sweep: Sweep, labels: list[str] | None = None) -> dict:
+    """:func:`loss_figure` as a plain spec."""
     steps = sweep.points.shape[1] - 1
     series = []
     for name, t in zip(_names(sweep, labels), sweep, strict=True):
         end = visible_end(t.points, t.diverged_at)
         series.append((name, t.losses[:end] - surface.global_value, t.diverged_at))
-    return _per_step_figure("Loss against step", "loss − lowest loss", series, steps)
+    return _per_step_spec("Loss against step", "loss − lowest loss", series, steps)
 
 
 def step_size_figure(sweep: Sweep, labels: list[str] | None = None) -> go.Figure:
     """|x_{k+1} - x_k| against step k, log y; each run up to divergence. ``labels`` name the runs."""
+    return figure_from_spec(step_size_spec(sweep, labels))
+
+
+def step_size_spec(sweep: Sweep, labels: list[str] | None = None) -> dict:
+    """:func:`step_size_figure` as a plain spec."""
     steps = sweep.points.shape[1] - 1
     series = []
     for name, t in zip(_names(sweep, labels), sweep, strict=True):
         end = visible_end(t.points, t.diverged_at)
         series.append((name, t.step_sizes[: max(end - 1, 0)], t.diverged_at))
-    return _per_step_figure("Step size against step", "|x(k+1) − x(k)|", series, steps)
+    return _per_step_spec("Step size against step", "|x(k+1) − x(k)|", series, steps)

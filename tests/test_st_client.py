@@ -46,7 +46,8 @@ def serve_script(script: Path, log_path: Path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(_python()), "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+             "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
             cwd=script.parent, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60

@@ -6,6 +6,7 @@ current scene, so the address bar is always a share link.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -40,8 +41,10 @@ MOMENTUM_HELP = ("Heavy-ball momentum β for the runs whose optimizer is SGD: v 
                  "AdaGrad, RMSProp, Adam and AdamW their optax defaults.")
 
 
+@lru_cache(maxsize=64)
 def surface_title(name: str) -> str:
-    """The surface picker's label for a surface name (``custom``: your own formula)."""
+    """The surface picker's label for a surface name (``custom``: your own formula); cached,
+    as the picker asks for every name on every rerun and a title needs the surface built."""
     return formula_input.surface_title(name)
 
 
