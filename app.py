@@ -8,7 +8,7 @@ a "Page not found" dialog on a process's first visit to a deep link.
 
 import streamlit as st
 
-from ui import guard
+from ui import guard, keyboard
 from ui.lesson_pages import lesson_pages
 
 guard.install()  # server hardening, once per process (ui/guard.py); a no-op after that
@@ -40,3 +40,4 @@ st.navigation({
                        url_path="classroom"),
                *lesson_pages()],
 }).run()
+keyboard.enable()  # Play/Pause and the step slider by keyboard; chart toolbars out of the tab order
