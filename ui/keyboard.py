@@ -1,4 +1,5 @@
-"""Keyboard access to Plotly's animation controls, and a tab order without the chart toolbars.
+"""Keyboard access to Plotly's animation controls, a tab order without the chart toolbars, and
+touch targets of at least 44 px on phones.
 
 Plotly draws Play/Pause (``updatemenus`` buttons) and the step slider as SVG
 groups that never take focus, and its toolbar (the "modebar": zoom, pan,
@@ -16,7 +17,9 @@ across reruns and page switches) that, for every chart drawn now or later:
   the slider step's own command (``Plotly.animate`` with the step's frame);
 - takes the modebar's buttons out of the tab order (``tabindex=-1``); they stay
   usable with a mouse;
-- draws a visible focus ring on the focused control.
+- draws a visible focus ring on the focused control;
+- on a phone (narrow or touch screen) makes the page's buttons and page links at least
+  44 px tall (Streamlit draws them 40 px), the touch-target size of WCAG 2.5.5.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ PARENT_SCRIPT = r"""
     .js-plotly-plot g.updatemenu-button:focus, .js-plotly-plot g.slider-container:focus { outline: none; }
     .js-plotly-plot g.updatemenu-button:focus-visible rect.updatemenu-item-rect,
     .js-plotly-plot g.slider-container:focus-visible rect.slider-rail-rect {
-      stroke: #E4572E !important; stroke-width: 3px !important; }`;
+      stroke: #E4572E !important; stroke-width: 3px !important; }
+    @media (max-width: 640px), (pointer: coarse) {
+      [data-testid^='stBaseButton'], [data-testid='stPageLink-NavLink'],
+      [data-testid='stLinkButton'] a { min-height: 44px; } }`;
   document.head.appendChild(css);
 
   const press = (el) => {
