@@ -45,7 +45,7 @@ def guarded_server(log_path: Path, port: int | None = None, env: dict | None = N
         proc = subprocess.Popen(
             [sys.executable, "-m", "ui.guard", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
