@@ -16,6 +16,7 @@ heartbeat, which moves them to the presenter's section and shows a reveal within
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,9 +27,11 @@ from charts.votes import votes_figure
 from store.classroom import Classroom, NotHost, Room, RoomError, default_url, new_student_id, valid_id
 
 POLL_S = 1.5  # the instructor's live chart
-FOLLOW_S = 1.5  # a student's heartbeat: presence, the presenter's section, reveals
+FOLLOW_S = 1.5  # a student's heartbeat: the presenter's section, reveals
+TOUCH_S = 5.0  # ...which says "present" at most this often (the store counts the last 20 s)
 STATE = "classroom"  # session state: {"room", "host", "me"} of this browser's class
 LIVE = "classroom_live"  # session state: the presenter's (lesson, section) last seen here
+TOUCHED = "classroom_touched"  # session state: when this student last said they are here
 VIEW = "classroom_view"  # session state: this run's Membership (None outside a class)
 CLASSROOM_PAGE = "app_pages/classroom.py"
 CLASSROOM_PATH = "classroom"
@@ -218,15 +221,21 @@ def present_count(code: str) -> None:
     st.metric("Students present", here, help="Students whose page is open (seen in the last 20 s).")
 
 
+def _reveal(code: str, token: str, question: str) -> None:
+    try:
+        classroom().reveal(code, token, question)
+    except (NotHost, RoomError) as e:
+        st.session_state[f"reveal-error:{question}"] = str(e)
+
+
 def reveal_button(m: Membership, question: str, label: str = "Reveal") -> None:
-    """The instructor's Reveal: closes the vote and shows the answer on every screen."""
-    if st.button(label, key=f"reveal:{question}", type="primary", icon=":material/visibility:"):
-        try:
-            classroom().reveal(m.code, m.token, question)
-        except (NotHost, RoomError) as e:
-            st.error(str(e))
-            return
-        st.rerun()
+    """The instructor's Reveal: closes the vote and shows the answer on every screen. A callback,
+    so the store has it before the page reruns (students see it sooner)."""
+    st.button(label, key=f"reveal:{question}", type="primary", icon=":material/visibility:",
+              on_click=_reveal, args=(m.code, m.token, question))
+    problem = st.session_state.pop(f"reveal-error:{question}", None)
+    if problem:
+        st.error(problem)
 
 
 def vote_radio(m: Membership, question: str, options: Sequence[str], label: str,
@@ -305,7 +314,10 @@ def follow(code: str, student: str, lesson: str | None, section: int,
     """A student's heartbeat: says they are here, follows the presenter's section, and reruns
     the page as soon as a question in ``waiting`` (on the page, not yet revealed) is revealed."""
     try:
-        classroom().touch(code, student)
+        now = time.monotonic()
+        if now - st.session_state.get(TOUCHED, -TOUCH_S) >= TOUCH_S:
+            classroom().touch(code, student)
+            st.session_state[TOUCHED] = now
         room = classroom().room(code)
     except RoomError:
         leave()  # the page's next run says why (the code in the URL no longer opens a class)
