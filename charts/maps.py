@@ -20,7 +20,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from charts.style import log_axis
+from charts.style import fill_color, log_axis
 from engine.maps import (
     CODE,
     REGIMES,
@@ -40,6 +40,8 @@ REGIME_COLORS = {
     "local minimum": "#CC79A7",
     "diverged": "#D55E00",
 }
+# On a dark page the same hues, deeper (30% toward the page), so the map does not glare.
+REGIME_COLORS_DARK = {r: fill_color(c, dark=True, dark_amount=0.3) for r, c in REGIME_COLORS.items()}
 PATTERNS = {"diverged": "/", "local minimum": "."}
 LOSS_FLOOR = 1e-30  # the continuous colouring's lowest value (float32 losses reach 0)
 LEVELS = 250  # shades of the continuous colouring
@@ -116,12 +118,18 @@ def _mask_polygons(mask: np.ndarray, y_edges: np.ndarray) -> tuple[list, list]:
     return xs, ys
 
 
-def _pattern_bg(regime: str, color_by: str) -> str:
+def regime_colors(dark: bool = False) -> dict[str, str]:
+    """Each regime's colour on a light or a dark page."""
+    return REGIME_COLORS_DARK if dark else REGIME_COLORS
+
+
+def _pattern_bg(regime: str, color_by: str, dark: bool = False) -> str:
     """Behind the hatching: the regime's colour; over the loss colours, diverged cells are
     opaque (their frozen loss means nothing) and local minima show their loss through."""
     if color_by == "regime":
-        return REGIME_COLORS[regime]
-    return "rgb(255,255,255)" if regime == "diverged" else "rgba(255,255,255,0.45)"
+        return regime_colors(dark)[regime]
+    paper = "14,17,23" if dark else "255,255,255"
+    return f"rgb({paper})" if regime == "diverged" else f"rgba({paper},0.45)"
 
 
 def quantized_log_loss(m: StabilityMap) -> tuple[np.ndarray, list[float], list[str]]:
@@ -143,11 +151,12 @@ def quantized_log_loss(m: StabilityMap) -> tuple[np.ndarray, list[float], list[s
     return z, tickvals, ticktext
 
 
-def _regime_colorscale() -> list:
+def _regime_colorscale(dark: bool = False) -> list:
     n = len(REGIMES)
+    colors = regime_colors(dark)
     scale = []
     for k, r in enumerate(REGIMES):
-        scale += [[k / n, REGIME_COLORS[r]], [(k + 1) / n, REGIME_COLORS[r]]]
+        scale += [[k / n, colors[r]], [(k + 1) / n, colors[r]]]
     return scale
 
 
@@ -237,10 +246,11 @@ def theory_traces(m: StabilityMap) -> list[dict]:
 
 
 def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, int] | None = None,
-               height: int = 600) -> go.Figure:
+               height: int = 600, dark: bool = False) -> go.Figure:
     """The map of ``m``: cells by regime (or log10 final loss), hatched where runs diverged,
     theory over it, the ``selected`` cell (row, column) outlined, and a clickable point per
-    cell (see the module docstring)."""
+    cell (see the module docstring). ``dark``: colours for a dark page (deeper regimes)."""
+    colors = regime_colors(dark)
     kind = m.config.kind
     n = len(m.rates)
     rows = np.asarray(m.rows, np.float64)
@@ -250,12 +260,12 @@ def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, i
     if color_by == "regime":
         data.append(dict(type="heatmap", z=m.regimes.astype(np.uint8), x0=0, dx=1,
                          y=rows.astype(np.float32), zmin=-0.5, zmax=len(REGIMES) - 0.5,
-                         colorscale=_regime_colorscale(), showscale=False, hoverinfo="skip",
+                         colorscale=_regime_colorscale(dark), showscale=False, hoverinfo="skip",
                          name="regimes"))
         for r in REGIMES:  # one legend entry per regime present (the patterned ones below)
             if r not in PATTERNS and np.any(m.regimes == CODE[r]):
                 data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=r,
-                                 marker=dict(symbol="square", size=14, color=REGIME_COLORS[r])))
+                                 marker=dict(symbol="square", size=14, color=colors[r])))
     elif color_by == "steps" and m.steps_to_converge is not None:
         z = np.where(m.diverged, np.nan, m.steps_to_converge).astype(np.float32)
         data.append(dict(type="heatmap", z=z, x0=0, dx=1, y=rows.astype(np.float32),
@@ -277,12 +287,12 @@ def map_figure(m: StabilityMap, color_by: str = "regime", selected: tuple[int, i
         if not mask.any():
             continue
         xs, ys = _mask_polygons(mask, edges)
-        dark = "rgba(0,0,0,0.55)"
+        ink = "rgba(0,0,0,0.55)"
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself",
                          name=f"{r} ({'hatched' if shape == '/' else 'dotted'})",
-                         hoverinfo="skip", line=dict(width=0, color=REGIME_COLORS[r]),
-                         fillcolor=REGIME_COLORS[r] if color_by == "regime" else "rgba(0,0,0,0)",
-                         fillpattern=dict(shape=shape, fgcolor=dark, bgcolor=_pattern_bg(r, color_by),
+                         hoverinfo="skip", line=dict(width=0, color=colors[r]),
+                         fillcolor=colors[r] if color_by == "regime" else "rgba(0,0,0,0)",
+                         fillpattern=dict(shape=shape, fgcolor=ink, bgcolor=_pattern_bg(r, color_by, dark),
                                           size=7, solidity=0.25)))
     data += theory_traces(m)
     if selected is not None:

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import color, line, log_axis, rate_label, symbol
+from charts.style import animation_controls, color, fill_color, line, log_axis, rate_label, symbol
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -75,13 +75,20 @@ def training_curves_figure(run, rates) -> go.Figure:
 
 
 def boundary_figure(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray,
-                    classes: np.ndarray, steps: np.ndarray, title: str = "") -> go.Figure:
-    """Animated decision regions of one run: ``classes`` (F, len(ys), len(xs)) at ``steps`` (F,)."""
+                    classes: np.ndarray, steps: np.ndarray, title: str = "",
+                    dark: bool = False) -> go.Figure:
+    """Animated decision regions of one run: ``classes`` (F, len(ys), len(xs)) at ``steps`` (F,).
+
+    ``dark``: regions deep (mixed toward the dark page) rather than pale, and dark controls."""
     gx, gy = np.meshgrid(xs, ys)
     n_classes = int(max(classes.max(), y.max())) + 1
-    scale = [[k / max(1, n_classes - 1), tint(CLASS_COLORS[k % 10])] for k in range(n_classes)]
+
+    def region(k: int) -> str:
+        return fill_color(CLASS_COLORS[k % 10], dark)
+
+    scale = [[k / max(1, n_classes - 1), region(k)] for k in range(n_classes)]
     if n_classes == 1:
-        scale = [[0, tint(CLASS_COLORS[0])], [1, tint(CLASS_COLORS[0])]]
+        scale = [[0, region(0)], [1, region(0)]]
     cell = float(xs[1] - xs[0]) if len(xs) > 1 else 1.0
 
     def grid_marker(f):
@@ -121,6 +128,9 @@ def boundary_figure(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray
         sliders=[{"active": len(steps) - 1, "currentvalue": {"prefix": "step "}, "pad": {"t": 30},
                   "x": 0.15, "len": 0.85, "steps": slider_steps}],
     )
+    menu_style, slider_style = animation_controls(dark)
+    if dark:
+        fig.update_layout(updatemenus=[menu_style], sliders=[slider_style])  # merged into the above
     return fig
 
 

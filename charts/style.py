@@ -43,6 +43,53 @@ SURFACE_COLORSCALE = [
     [0.75, "#9cc5e6"],
     [1.0, "#eef5fb"],
 ]
+# The same on a dark page: the high-loss end stops at a mid blue instead of near-white, so
+# the surface is not a glaring square (paths keep their pale casing, so they still stand out).
+SURFACE_COLORSCALE_DARK = [
+    [0.0, "#071434"],
+    [0.25, "#173f73"],
+    [0.5, "#2f6ea6"],
+    [0.75, "#5b8fbf"],
+    [1.0, "#86abcc"],
+]
+DARK_PAGE = "#0e1117"  # Streamlit's dark background: dark-theme fills are mixed toward it
+
+
+def mix(hex_color: str, other: str, amount: float) -> str:
+    """``hex_color`` moved ``amount`` (0..1) of the way to ``other``, as an opaque '#rrggbb'.
+
+    >>> mix("#ff0000", "#ffffff", 0.5), mix("#D55E00", DARK_PAGE, 0.0)
+    ('#ff8080', '#d55e00')
+    """
+    a = [int(hex_color[k: k + 2], 16) for k in (1, 3, 5)]
+    b = [int(other[k: k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in zip(a, b, strict=True))
+
+
+def surface_colorscale(dark: bool = False) -> list:
+    """The loss surface's colour scale for a light or a dark page."""
+    return SURFACE_COLORSCALE_DARK if dark else SURFACE_COLORSCALE
+
+
+def fill_color(hex_color: str, dark: bool = False, light_amount: float = 0.65,
+               dark_amount: float = 0.55) -> str:
+    """A region's fill from a run or class colour: pale (mixed with white) on a light page,
+    deep (mixed with the dark page) on a dark one, so regions never glare."""
+    return mix(hex_color, DARK_PAGE if dark else "#ffffff", dark_amount if dark else light_amount)
+
+
+def animation_controls(dark: bool = False) -> tuple[dict, dict]:
+    """(updatemenu, slider) colour settings for Plotly's Play/Pause and step slider. Plotly's
+    defaults are a white rail and white buttons, a thick white bar on a dark page."""
+    if not dark:
+        return ({}, {})
+    menu = {"bgcolor": "#262730", "bordercolor": "#6b7280", "font": {"color": "#edebe8"}}
+    slider = {"bgcolor": "#3b3d48", "bordercolor": "#6b7280", "activebgcolor": "#FB923C",
+              "tickcolor": "#9ca3af", "font": {"color": "#edebe8"},
+              "currentvalue": {"font": {"color": "#edebe8"}}}
+    return menu, slider
+
+
 # float32's smallest positive number: the engine's losses and distances are never below it
 # except at exactly 0, so no floor needs to be lower.
 LOSS_FLOOR = 1e-45

@@ -1,0 +1,56 @@
+"""Charts for a dark page: regions, maps and surfaces deeper than on a light page (no glaring
+pale squares), animation controls not white, and the light page unchanged."""
+
+import numpy as np
+
+from charts import style
+from charts.maps import REGIME_COLORS, map_figure, regime_colors
+from charts.networks import boundary_figure
+from engine.maps import MapConfig, momentum_map
+
+
+def luminance(hex_color: str) -> float:
+    """WCAG relative luminance of '#rrggbb'."""
+    c = np.array([int(hex_color[k: k + 2], 16) for k in (1, 3, 5)]) / 255
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def test_dark_regime_colours_are_deeper_and_still_distinct():
+    dark = regime_colors(dark=True)
+    assert regime_colors(dark=False) == REGIME_COLORS
+    for r, c in REGIME_COLORS.items():
+        assert luminance(dark[r]) < 0.6 * luminance(c), (r, c, dark[r])
+        assert luminance(dark[r]) > luminance(style.DARK_PAGE), (r, dark[r])
+    assert len(set(dark.values())) == len(dark)
+
+
+def test_map_figure_uses_the_dark_colours():
+    m = momentum_map(MapConfig(n=8, rows=6, steps=40))
+    light = map_figure(m).to_dict()["data"][0]["colorscale"]
+    dark = map_figure(m, dark=True).to_dict()["data"][0]["colorscale"]
+    assert {c for _, c in dark} == set(regime_colors(dark=True).values())
+    assert {c for _, c in light} == set(REGIME_COLORS.values())
+
+
+def test_decision_regions_are_pale_on_light_and_deep_on_dark():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (30, 2))
+    y = (x[:, 0] > 0).astype(int)
+    grid = np.linspace(-1, 1, 6)
+    classes = np.zeros((2, 6, 6), int)
+    classes[:, :, 3:] = 1
+    for dark in (False, True):
+        fig = boundary_figure(x, y, grid, grid, classes, np.array([0, 10]), dark=dark)
+        fills = [c for _, c in fig.data[0].marker.colorscale]
+        lum = [luminance(c) for c in fills]
+        assert (min(lum) > 0.4) if not dark else (max(lum) < 0.15), (dark, fills)
+        slider = fig.layout.sliders[0]
+        assert slider.currentvalue.prefix == "step " and len(slider.steps) == 2
+        if dark:
+            assert luminance(slider.bgcolor) < 0.1 and luminance(fig.layout.updatemenus[0].bgcolor) < 0.1
+
+
+def test_dark_surface_scale_stops_short_of_white():
+    top = style.surface_colorscale(dark=True)[-1][1]
+    assert luminance(top) < 0.5 < luminance(style.surface_colorscale()[-1][1])
