@@ -14,6 +14,16 @@ Streamlit 1.67's server trusts every client. :func:`install` patches it, once pe
   at once.
 - **Clear cache.** The protocol's ``clear_cache`` message emptied every user's
   ``st.cache_data`` and ``st.cache_resource``; it is refused (one log line).
+- **Reconnecting after a server restart** (or to another replica). The browser keeps its
+  page and widget values and sends them with its first rerun to a new session, whose page
+  script then writes the link's (older) values into the widgets' state before the widgets
+  exist (``ui.urlstate.restore``/``init`` test ``key in st.session_state``, which is False
+  until a widget has been drawn once), so the student's edit was lost. A new session's
+  first request that carries widget values (a fresh page load carries none) is now run
+  twice: once unseen, which draws the widgets from the link and registers them, then for
+  real, where the browser's values, the edit included, win as in any later rerun. And a
+  fragment rerun for a fragment the new session has not drawn (Streamlit drops those, and
+  the edit with them) runs the whole page instead.
 - **Junk frames.** A text frame made Streamlit raise out of its websocket handler (a full
   traceback per frame) and a frame that is not a protobuf logged one too; both now log one
   line and close that connection.
@@ -46,6 +56,7 @@ class RerunGate:
     stopping: list = field(default_factory=list)
     last_start: float = -math.inf
     timer: object | None = None            # asyncio.TimerHandle
+    fresh: bool = True                     # no rerun request seen yet
 
 
 def merge_requests(old, new):
@@ -62,6 +73,16 @@ def merge_requests(old, new):
     if states is not None:
         merged.widget_states.CopyFrom(states)
     return merged
+
+
+def _without_fragment(client_state):
+    """A copy of a ClientState that asks for a full run instead of a fragment run."""
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    full = ClientState()
+    full.CopyFrom(client_state)
+    full.fragment_id = ""
+    return full
 
 
 def _alive(runner) -> bool:
@@ -103,11 +124,35 @@ def _install_rerun_gate(app_session_module) -> None:
             gate.stopping.append(session._scriptrunner)
         original(session, client_state)
 
+    def prime(session, gate: RerunGate, client_state) -> None:
+        """Run the page once without showing it (its events go nowhere), so that its widgets
+        are registered under their keys; the request then runs again, for real."""
+        _LOG.info("Session %s starts with %d widget values from the browser (a reconnect): "
+                  "drawing its page once unseen before the real run.", getattr(session, "id", "?"),
+                  len(client_state.widget_states.widgets))
+        original(session, client_state)
+        primer, session._scriptrunner = session._scriptrunner, None
+        if primer is not None:
+            gate.stopping.append(primer)  # not stopped: try_start waits for it to finish
+        gate.pending = merge_requests(gate.pending, client_state)
+        gate.last_start = -math.inf       # the real run follows as soon as the unseen one ends
+        try_start(session, gate)
+
     def request_rerun(self, client_state) -> None:
+        if (client_state is not None and client_state.fragment_id
+                and not self.has_fragment(client_state.fragment_id)):
+            # A fragment this session never drew (the browser's page is from a session before
+            # a restart, or from another replica): Streamlit drops the request, and with it
+            # the student's edit; run the whole page with the browser's values instead.
+            client_state = _without_fragment(client_state)
         if (client_state is None or client_state.fragment_id or self._state == shutdown
                 or not config.get_option("runner.fastReruns")):
             return original(self, client_state)
         gate = _gate(self)
+        if gate.fresh:
+            gate.fresh = False
+            if client_state.widget_states.widgets and self._scriptrunner is None:
+                return prime(self, gate, client_state)
         if self._scriptrunner is not None:  # what fastReruns does, without starting a new thread yet
             self._scriptrunner.request_stop()
             gate.stopping.append(self._scriptrunner)
