@@ -11,7 +11,7 @@ from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_tex
 from ui import formula_input, keyboard
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
-from ui.widgets import chart_text
+from ui.widgets import chart_text, themed
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
@@ -166,7 +166,7 @@ if target == "surface":
     sw = g.sweep
     one = descent.Sweep(sw.points[pick:pick + 1], sw.losses[pick:pick + 1], sw.lrs[pick:pick + 1],
                         sw.diverged_at[pick:pick + 1])
-    left.plotly_chart(trajectory_figure(surface, one, height=420), key="grid_run")
+    left.plotly_chart(themed(trajectory_figure(surface, one, height=420)), key="grid_run")
     if g.diverged_at[pick] >= 0:
         st.markdown(f"At **{g.rates[pick]:.4g}** the run **diverged at step {int(g.diverged_at[pick])}**.")
     else:

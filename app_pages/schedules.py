@@ -11,7 +11,7 @@ from engine.scene import CUSTOM, build_surface, markdown_text
 from ui import formula_input, keyboard
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
-from ui.widgets import chart_text
+from ui.widgets import chart_text, themed
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
 DEFAULT_SURFACE = "himmelblau"
@@ -120,7 +120,7 @@ with right:
                                        y_title, diverged_at=dead), key="sch_losses")
     chart_text(describe.curves_text(f"{y_title.capitalize()} against step", names, losses, dead))
 if target == "surface":
-    st.plotly_chart(trajectory_figure(surface, sweep, height=480, labels=names), key="sch_paths")
+    st.plotly_chart(themed(trajectory_figure(surface, sweep, height=480, labels=names)), key="sch_paths")
     chart_text(describe.paths_text_of(surface, sweep, diagnoses, names))
     if where == CUSTOM:
         st.caption(markdown_text(surface.description))

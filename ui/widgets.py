@@ -165,3 +165,20 @@ def chart_text(sentence: str, visible: bool = False) -> None:
         return
     st.markdown(f'<p class="lrl-chart-text" style="{SR_ONLY}">{html.escape(sentence)}</p>',
                 unsafe_allow_html=True)
+
+
+def dark_page() -> bool:
+    """Whether the viewer's page is in Streamlit's dark theme."""
+    return getattr(st.context.theme, "type", None) == "dark"
+
+
+def themed(fig):
+    """``fig`` with Play/Pause and the step slider coloured for the page's theme (Plotly draws a
+    white slider rail, a thick white bar on a dark page); unchanged on a light page."""
+    if dark_page() and (fig.layout.updatemenus or fig.layout.sliders):
+        from charts.style import animation_controls
+
+        menu, slider = animation_controls(dark=True)
+        fig.update_layout(updatemenus=[menu] * len(fig.layout.updatemenus),
+                          sliders=[slider] * len(fig.layout.sliders))
+    return fig
