@@ -2,20 +2,18 @@
 
 Issue 13's measurements: a 24 MB string in a rates box cost 13-16 CPU-s per rerun and
 1.5 GB; compressed websocket frames inflated 1000x; any client could empty every cache;
-a text frame logged a full traceback; rerun storms stalled other sessions.
+a text frame logged a full traceback; rerun storms stalled other sessions; after a restart a
+student's first edit was lost. The server tests run ``python -m ui.guard run app.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import types
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from benchmarks.st_client import StreamlitClient, widget_state
 from engine import formula as formulas
 from engine import maps, networks
 from engine.textlimits import MAX_LIST_CHARS, MAX_LIST_ITEMS, list_parts
+from tests.lrlab_servers import guarded_server, healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -141,48 +140,6 @@ def test_effective_server_settings_refuse_compression_and_big_messages():
 
 # ---- a real server with the guard (python -m ui.guard run app.py) ---------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def guarded_server(log_path: Path, port: int | None = None):
-    """``python -m ui.guard run app.py`` on a free loopback port; yields (base URL, log path)."""
-    port = port or _free_port()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.guard", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while not _healthy(f"{base}/_stcore/health"):
-                assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, "server not healthy after 120 s"
-                time.sleep(0.25)  # polling the health endpoint
-            yield base, log_path
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def server():
     with guarded_server(ROOT / "test-artifacts" / "hardening-server.log") as s:
@@ -222,7 +179,7 @@ def test_a_junk_frame_logs_one_line_and_no_traceback(server, frame, code, line):
     assert new.count(line) == 1, new
     assert "Traceback" not in new, new
     assert len([ln for ln in new.splitlines() if ln.strip()]) <= 2, new
-    assert _healthy(f"{base}/_stcore/health")
+    assert healthy(f"{base}/_stcore/health")
 
 
 # ---- 3. clear_cache ---------------------------------------------------------------------------
@@ -325,3 +282,36 @@ def test_a_rerun_storm_does_not_stall_another_session(server):
     # one script at a time per session, at most 4 starts a second: 400 requests in 8 s
     # start about 33 runs (before: one script thread per request)
     assert 1 <= starts <= STORM_N / 5, starts
+
+
+# ---- 6. a reconnect to a new session keeps the browser's values -----------------------------
+
+def test_a_new_session_whose_first_rerun_carries_widget_values_keeps_them(server):
+    """What a browser sends after a server restart: its URL and its widgets' values, the
+    student's edit among them, as the first rerun of a new session. The page's link restore
+    used to overwrite them (the edit was lost); the browser test shows it end to end."""
+    base, log = server
+
+    async def go():
+        async with StreamlitClient(base, path="/network-training", headers={"Origin": base}) as c1:
+            c1.set_widget("nt_seed", 3)
+            r1 = await c1.rerun()
+            assert r1.ok and "seed=3" in (r1.query_string or ""), (r1.errors, r1.query_string)
+            # the "restarted" browser: a new websocket (a new session), same page and URL
+            c2 = StreamlitClient(base, path="/network-training", query=c1.query,
+                                 headers={"Origin": base})
+            c2.ws = await websockets.connect(_stream(base), subprotocols=["streamlit"],
+                                             additional_headers={"Origin": base})
+            c2._reader = asyncio.create_task(c2._read_forever())
+            try:
+                c2.page_script_hash, c2.widgets = c1.page_script_hash, dict(c1.widgets)
+                c2.set_widget("nt_seed", 5)  # the edit made on the old page
+                r2 = await c2.rerun()
+                assert r2.ok, r2.errors
+                return r2.query_string
+            finally:
+                await c2.close()
+
+    query = asyncio.run(go())
+    assert query is not None and "seed=5" in query, query
+    assert "drawing its page once unseen" in log.read_text(errors="replace")
