@@ -315,3 +315,16 @@ def test_a_new_session_whose_first_rerun_carries_widget_values_keeps_them(server
     query = asyncio.run(go())
     assert query is not None and "seed=5" in query, query
     assert "drawing its page once unseen" in log.read_text(errors="replace")
+
+
+def test_the_server_declines_websocket_compression(server):
+    """A browser offers permessage-deflate; the server must not take it (a 190 KB compressed
+    frame inflated to 190 MB before Streamlit's size check)."""
+    base, _ = server
+
+    async def extensions():
+        async with websockets.connect(_stream(base), subprotocols=["streamlit"], compression="deflate",
+                                      origin=websockets.Origin(base)) as ws:
+            return [type(e).__name__ for e in ws.protocol.extensions]
+
+    assert asyncio.run(extensions()) == []
