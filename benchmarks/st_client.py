@@ -93,12 +93,14 @@ _VALUE_FIELD = {
 
 @dataclass
 class Widget:
-    """A widget the server drew: its element type (e.g. "number_input"), id, label and proto."""
+    """A widget the server drew: its element type (e.g. "number_input"), id, label, proto, and
+    the fragment that drew it ("" for none): changing it reruns only that fragment."""
 
     kind: str
     id: str
     label: str
     proto: object
+    fragment_id: str = ""
 
     @property
     def key(self) -> str | None:
@@ -131,6 +133,7 @@ class RerunResult:
     query_string: str | None = None  # set when the app rewrote the URL's query string
     refs: int = 0  # elements sent by hash only (already in this client's cache)
     runs: int = 0  # script runs seen (more than 1 when the app called st.rerun)
+    fragment_id: str = ""  # the fragment this run was confined to ("" for the whole app)
 
     @property
     def errors(self) -> list[str]:
@@ -204,6 +207,7 @@ class StreamlitClient:
         self.max_cached_message_age = 2
         self._states: dict[str, WidgetState] = {}
         self._triggers: dict[str, WidgetState] = {}
+        self._pending_scopes: set[str] = set()  # fragments of the widgets changed since the last run
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}  # hash -> (msg, run it was last used)
         self._run_count = 0
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -261,20 +265,28 @@ class StreamlitClient:
         if kind is None or kind == "trigger_value":
             raise TypeError(f"cannot set a {w.kind} (use click() for buttons)")
         self._states[w.id] = widget_state(w.id, kind, value)
+        self._pending_scopes.add(w.fragment_id)
 
     def click(self, key_or_label: str) -> None:
         """Press a button in the next rerun (a trigger: sent once)."""
         w = self.widget(key_or_label)
         self._triggers[w.id] = WidgetState(id=w.id, trigger_value=True)
+        self._pending_scopes.add(w.fragment_id)
 
     # -- runs ---------------------------------------------------------------------------
 
     async def rerun(self, query: str | None = None, widget_states: list[WidgetState] | None = None,
-                    fragment_id: str = "") -> RerunResult:
+                    fragment_id: str | None = None) -> RerunResult:
         """Ask for a run (with the widget values set so far, plus ``widget_states``) and wait
-        until it is over; never raises for what the server does (see ``RerunResult.errors``)."""
+        until it is over; never raises for what the server does (see ``RerunResult.errors``).
+
+        As the browser does, when every widget changed since the last run was drawn by one
+        fragment, only that fragment reruns (``fragment_id`` forces a scope: "" the whole app)."""
         if self.ws is None:
             raise RuntimeError("not connected")
+        if fragment_id is None:
+            scopes, self._pending_scopes = self._pending_scopes, set()
+            fragment_id = scopes.pop() if len(scopes) == 1 and query is None else ""
         if query is not None:
             self.query = query.lstrip("?")
         self._drain()
@@ -289,7 +301,7 @@ class StreamlitClient:
             context_info=ContextInfo(timezone="UTC", timezone_offset=0, locale="en-US", url=url,
                                      is_embedded=False, color_scheme="light")))
         start = time.perf_counter()
-        result = RerunResult(latency_s=0.0, status="timeout")
+        result = RerunResult(latency_s=0.0, status="timeout", fragment_id=fragment_id)
         if self._closed_reason:
             result.status = self._closed_reason
             return result
@@ -347,7 +359,8 @@ class StreamlitClient:
         elif kind == "delta":
             r.deltas += 1
             if msg.delta.WhichOneof("type") == "new_element":
-                self._element(tuple(msg.metadata.delta_path), msg.delta.new_element, r)
+                self._element(tuple(msg.metadata.delta_path), msg.delta.new_element, r,
+                              msg.delta.fragment_id)
         elif kind == "navigation":  # st.navigation names the page that ran: rerun that one
             self.page_script_hash = msg.navigation.page_script_hash or self.page_script_hash
         elif kind == "page_not_found":
@@ -365,7 +378,7 @@ class StreamlitClient:
                 return True
         return False
 
-    def _element(self, path: tuple[int, ...], e: Element, r: RerunResult) -> None:
+    def _element(self, path: tuple[int, ...], e: Element, r: RerunResult, fragment_id: str) -> None:
         r.elements.append((path, e))
         kind = e.WhichOneof("type")
         if kind == "exception":
@@ -375,7 +388,7 @@ class StreamlitClient:
         proto = getattr(e, kind) if kind else None
         wid = getattr(proto, "id", "") if proto is not None else ""
         if kind in _VALUE_FIELD and wid:
-            self.widgets[wid] = Widget(kind, wid, getattr(proto, "label", ""), proto)
+            self.widgets[wid] = Widget(kind, wid, getattr(proto, "label", ""), proto, fragment_id)
 
     def _end_run(self) -> None:
         """Age the element cache as the frontend does after each run."""

@@ -62,8 +62,8 @@ def surface_background(surface: Surface) -> tuple[str, list, list]:
     return uri, lx, ly
 
 
-def _r(a) -> list:
-    return np.round(np.asarray(a, dtype=np.float64), 4).tolist()
+def _r(a, decimals: int = 4) -> list:
+    return np.round(np.asarray(a, dtype=np.float64), decimals).tolist()
 
 
 def _length(points: np.ndarray) -> float:
@@ -248,8 +248,8 @@ def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
     sizes = [0] * (TRAIL - 1) + [13]
     # Every frame's trail of every run at once: (runs, frames, TRAIL) coordinates, rounded once.
     trails = [sweep.points[i][trail_indices(shown, ends[i])] for i in range(len(sweep))]
-    tx = [_r(tr[..., 0]) for tr in trails]
-    ty = [_r(tr[..., 1]) for tr in trails]
+    tx = [_r(tr[..., 0], 3) for tr in trails]  # 3 decimals: well below a pixel of the chart
+    ty = [_r(tr[..., 1], 3) for tr in trails]
     for i in range(len(sweep)):
         data.append(dict(type="scatter", x=tx[i][0], y=ty[i][0], mode="lines+markers",
                          showlegend=False, hoverinfo="skip",
@@ -259,7 +259,7 @@ def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
     heads = list(range(first_head, first_head + len(sweep)))
     names_of_frames = [str(int(k)) for k in shown]
     frames = [dict(name=names_of_frames[f],
-                   data=[dict(type="scatter", x=tx[i][f], y=ty[i][f]) for i in range(len(sweep))],
+                   data=[dict(x=tx[i][f], y=ty[i][f]) for i in range(len(sweep))],  # heads' x, y
                    traces=heads)
               for f in range(len(shown))]
     play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True,
@@ -303,8 +303,9 @@ def _per_step_spec(title: str, y_title: str, series, steps: int) -> dict:
         ks = np.arange(len(ys))
         y, raised = floored(ys, floor)
         any_raised |= raised
+        y = [None if v is None else float(f"{v:.7g}") for v in y]  # 7 digits: half the text
         sizes = [0] * max(len(ys) - 1, 0) + [9] * min(len(ys), 1)
-        data.append(dict(type="scatter", x=ks.tolist(), y=y, mode="lines+markers",
+        data.append(dict(type="scatter", x0=0, dx=1, y=y, mode="lines+markers",  # x = step
                          name=name, line=dict(color=color(i), width=2, dash=dash(i)),
                          marker=dict(size=sizes, symbol=symbol(i), color=color(i))))
         if diverged_at is not None and len(ys):

@@ -22,6 +22,8 @@ from plotly.colors import hex_to_rgb
 
 from charts.style import SURFACE_COLORSCALE
 
+MAX_LINE_POINTS = 100  # per contour line: smooth at chart size, a third of the grid's points
+
 
 def log_gap(z: np.ndarray, floor_value: float) -> np.ndarray:
     """log10(1 + (z - min) / scale): a brightness that shows detail near the minimum too.
@@ -93,8 +95,10 @@ def contour_lines(xs, ys, z, floor_value: float, n_levels: int = 14):
         for line in gen.lines(level):
             if len(line) < 2:
                 continue
-            # thin long lines so the payload stays small, keeping the end point (closed loops)
-            line = np.concatenate([line[:-1:max(1, len(line) // 120)], line[-1:]])
+            # thin long lines to at most ~MAX_LINE_POINTS so the payload stays small, keeping
+            # the end point (closed loops)
+            step = max(1, -(-len(line) // MAX_LINE_POINTS))
+            line = np.concatenate([line[:-1:step], line[-1:]])
             lx.extend(np.round(line[:, 0], 3).tolist() + [None])
             ly.extend(np.round(line[:, 1], 3).tolist() + [None])
     return lx, ly

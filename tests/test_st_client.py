@@ -84,6 +84,11 @@ def test_playground_chart_rate_change_and_cached_reference(app_base):
             assert changed.ok, changed.errors
             assert "lr=0.05" in (changed.query_string or "")
             assert any("lr = 0.05" in f for f in changed.plotly_specs())
+            # the rate entry is in the page's fragment: only the runs' part is redrawn
+            assert changed.fragment_id and changed.status == "fragment finished"
+            kinds = {e.WhichOneof("type") for _, e in changed.elements}
+            assert "selectbox" not in kinds and "metric" not in kinds  # surface picker, theory
+            assert len(changed.elements) < len(first.elements) / 2
             same = await c.rerun()  # nothing changed: the large figure comes back by its hash
             assert same.ok, same.errors
             assert same.refs >= 1

@@ -6,6 +6,7 @@ current scene, so the address bar is always a share link.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -106,8 +107,36 @@ def custom_controls() -> tuple[str, tuple, surfaces.Surface]:
     return own.formula, own.box, own.surface
 
 
-def controls() -> Scene:
-    """Draw the controls and return the scene they describe."""
+@dataclass(frozen=True, eq=False)
+class Controls:
+    """Every Playground setting but the rates (``base.rates`` is empty), and one sidebar slot
+    per rate, where :meth:`scene` draws the rate entries. The page calls :meth:`scene` inside
+    its fragment, so a new rate reruns only the fragment (the other controls rerun the page)."""
+
+    base: Scene
+    rate_slots: tuple
+
+    @property
+    def n(self) -> int:
+        """How many runs."""
+        return len(self.rate_slots)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """One optimizer key per run."""
+        return tuple(self.base.optimizer_of(i) for i in range(self.n))
+
+    def scene(self) -> Scene:
+        """Draw the rate entries into their slots; the whole scene."""
+        rates = []
+        for i, slot in enumerate(self.rate_slots):
+            with slot:
+                rates.append(rate_input(i))
+        return replace(self.base, rates=tuple(rates))
+
+
+def controls() -> Controls:
+    """Draw the controls, leaving a slot for each rate entry (see :class:`Controls`)."""
     ss = st.session_state
     name = st.selectbox("Loss surface", [*surfaces.names(), CUSTOM], key="surface",
                         format_func=surface_title, on_change=_surface_changed)
@@ -129,9 +158,9 @@ def controls() -> Scene:
         surface = surfaces.get(name, **dict(params))
 
     n = int(st.number_input("How many rates", 1, MAX_RATES, key="n_rates"))
-    rates, opts = [], []
+    slots, opts = [], []
     for i in range(n):
-        rates.append(rate_input(i))
+        slots.append(st.container())
         opts.append(optimizer_input(i, note="SGD follows the momentum slider below."))
     steps = int(st.slider("Steps", STEPS_MIN, STEPS_MAX, key="steps"))
     (x0, x1), (y0, y1) = surface.bounds
@@ -160,8 +189,8 @@ def controls() -> Scene:
     # Canonical forms (all-SGD is (), no noise means no seed), so equal scenes share a cache entry.
     opts = () if all(k == "sgd" for k in opts) else tuple(opts)
     noise = float(noise)
-    return Scene(name, tuple(params), tuple(rates), steps, start, float(momentum), schedule,
-                 opts, noise, int(seed) if noise else 0, formula, box)
+    return Controls(Scene(name, tuple(params), (), steps, start, float(momentum), schedule,
+                          opts, noise, int(seed) if noise else 0, formula, box), tuple(slots))
 
 
 def run_label(scene: Scene, i: int) -> str:
