@@ -61,7 +61,7 @@ def votes_figure(options: Sequence[str], tally: Mapping[str, int], *,
         title=title, height=height or max(180, 60 + 34 * rows),
         margin={"l": 10, "r": 80, "t": 40 if title else 10, "b": 30},
         xaxis={"range": [0, top * 1.25], "dtick": max(1, round(top / 5)), "title": "votes",
-               "fixedrange": True},
+               "tickfont": {"size": 14}, "fixedrange": True},
         yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True, "tickfont": {"size": 16}},
         showlegend=False, uirevision="votes", font={"size": 15},
     )

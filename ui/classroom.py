@@ -167,7 +167,9 @@ def join_corner(m: Membership) -> None:
                 f"padding:0.35rem 0.9rem;text-align:center;box-shadow:0 2px 8px rgba(0,0,0,.15)'>"
                 f"<div style='font-size:0.95rem'>Join at {where}/{CLASSROOM_PATH}</div>"
                 f"<div style='font-size:2.2rem;font-weight:700;letter-spacing:0.18em;"
-                f"font-family:monospace'>{m.code}</div></div>")
+                f"font-family:monospace'>{m.code}</div></div>"
+                # keep the slide clear of the corner, so the code never covers it
+                "<style>.block-container { padding-right: 17rem !important; }</style>")
     else:
         html = (f"<div class='lrl-join' style='position:fixed;top:0.85rem;right:3.2rem;z-index:999991;"
                 f"background:#fff;color:#111;border:1px solid #0072B2;border-radius:0.5rem;"

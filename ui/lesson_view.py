@@ -518,6 +518,9 @@ def render_lesson(lesson: Lesson) -> None:
                         on_click=_to_section, args=(section - 1,))
         mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
                      unsafe_allow_html=True)
+        if m is not None:  # the instructor's way back to the class (to pick a lesson, or end it)
+            mid.markdown(f"<div style='text-align:center'><a href='{cls.host_url(m.code, m.token)}' "
+                         f"target='_self'>Class {m.code}: dashboard</a></div>", unsafe_allow_html=True)
         next_col.button("Next →", disabled=section >= n, use_container_width=True,
                         on_click=_to_section, args=(section + 1,))
         if exit_col.button("Exit presenter mode", use_container_width=True):
