@@ -20,7 +20,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from charts.style import fill_color, log_axis
+from charts.style import NEUTRAL, fill_color, log_axis
 from engine.maps import (
     CODE,
     REGIMES,
@@ -364,7 +364,7 @@ def steps_figure(kappas, measured, predicted) -> go.Figure:
 
     data = [
         dict(type="scatter", x=k, y=clean(measured), mode="lines+markers",
-             name="measured, at the row's best rate", line=dict(color="#222", width=2),
+             name="measured, at the row's best rate", line=dict(color=NEUTRAL, width=2),
              marker=dict(size=6)),
         dict(type="scatter", x=k, y=clean(predicted), mode="lines",
              name="theory at 2/(L+μ): log(tol/d₀) / log((κ−1)/(κ+1))",

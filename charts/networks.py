@@ -13,7 +13,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import animation_controls, color, fill_color, line, log_axis, rate_label, symbol
+from charts.style import (
+    NEUTRAL,
+    animation_controls,
+    color,
+    fill_color,
+    line,
+    log_axis,
+    rate_label,
+    symbol,
+)
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -198,7 +207,7 @@ def finetune_figure(run) -> go.Figure:
 
 def pretrain_figure(val_acc: np.ndarray) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(range(len(val_acc))), y=_r(np.asarray(val_acc) * 100),
-                               mode="lines", line={"color": "#555"}, name="task A"))
+                               mode="lines", line={"color": NEUTRAL}, name="task A"))
     fig.update_layout(height=220, margin={"t": 10, "b": 40, "l": 50, "r": 10},
                       xaxis_title="pre-training step", yaxis_title="task A accuracy (%)")
     return fig

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import color, floor_note, floored, log_axis, log_floor
+from charts.style import NEUTRAL, color, floor_note, floored, log_axis, log_floor
 from charts.tuning import REGIME_FILL
 
 
@@ -62,7 +62,7 @@ def rate_sweep_figure(rates: Sequence[float], steps: Sequence[float], distance: 
                                         .replace("0.16", "0.6").replace("0.18", "0.6")))
     top = [None if not np.isfinite(v) else float(v) for v in s]
     fig.add_scatter(x=x.tolist(), y=top, mode="lines+markers", name="steps to converge",
-                    line=dict(color="#222", width=2), marker=dict(size=4), connectgaps=False,
+                    line=dict(color=NEUTRAL, width=2), marker=dict(size=4), connectgaps=False,
                     row=1, col=1)
     # Distances of 0 (or a float32 underflow) cannot sit on the log axis: they are drawn at a
     # floor a decade below the smallest positive distance, so every distance a page prints shows.
@@ -97,5 +97,5 @@ def rate_sweep_figure(rates: Sequence[float], steps: Sequence[float], distance: 
     if raised:
         fig.add_annotation(text=floor_note(floor), xref="x2 domain", yref="y2 domain", x=1, y=0,
                            xanchor="right", yanchor="bottom", showarrow=False,
-                           font=dict(size=11, color="#555"))
+                           font=dict(size=11))  # the theme's text colour
     return fig

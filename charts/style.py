@@ -52,6 +52,9 @@ SURFACE_COLORSCALE_DARK = [
     [0.75, "#5b8fbf"],
     [1.0, "#86abcc"],
 ]
+# A grey for lines that are not a run (a grid's curve, a marker): at least 3:1 against a white
+# page and against a dark one (4.0:1 and 4.7:1), so it never vanishes in either theme.
+NEUTRAL = "#7a808c"
 DARK_PAGE = "#0e1117"  # Streamlit's dark background: dark-theme fills are mixed toward it
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charts.style import (
+    NEUTRAL,
     RATE_COLORS,
     color,
     floor_note,
@@ -45,7 +46,7 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_x=False,
     if floor is not None:
         fig.add_annotation(text=floor_note(floor), xref="paper", yref="paper", x=1, y=0,
                            xanchor="right", yanchor="bottom", showarrow=False,
-                           font=dict(size=11, color="#555"))
+                           font=dict(size=11))  # the theme's text colour, light or dark
     return fig
 
 
@@ -141,7 +142,7 @@ def grid_figure(rates: np.ndarray, values: np.ndarray, regimes: Sequence[str], *
                         fill="toself", mode="lines", line=dict(width=0), hoverinfo="skip",
                         fillcolor="rgba(120,120,120,0.3)", name=f"spread over {v.shape[0]} seeds")
     fig.add_scatter(x=x, y=med_y, mode="lines+markers", name="median" if v.shape[0] > 1 else y_title,
-                    line=dict(color="#222", width=2), marker=dict(size=4))
+                    line=dict(color=NEUTRAL, width=2), marker=dict(size=4))
     lines = dict(markers or {})
     if best_index is not None:
         lines["best in grid"] = float(rates[best_index])
@@ -179,7 +180,7 @@ def range_test_figure(tests: Sequence[RangeTest], labels: Sequence[str] | None =
         marks.append(("steepest descent", t.steepest, t.steepest_index, RATE_COLORS[2], "dash",
                       "diamond"))
     marks.append(("minimum / 10", t.min_lr_10, None, RATE_COLORS[3], "dot", "triangle-up"))
-    marks.append(("minimum", float(t.lrs[t.min_index]), t.min_index, "#666", "dashdot", "square"))
+    marks.append(("minimum", float(t.lrs[t.min_index]), t.min_index, NEUTRAL, "dashdot", "square"))
     for label, r, idx, c, style, mark in marks:
         fig.add_vline(x=r, line=dict(color=c, dash=style, width=2))
         y = float(t.smoothed[idx]) if idx is not None else float(np.interp(

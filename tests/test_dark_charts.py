@@ -54,3 +54,23 @@ def test_decision_regions_are_pale_on_light_and_deep_on_dark():
 def test_dark_surface_scale_stops_short_of_white():
     top = style.surface_colorscale(dark=True)[-1][1]
     assert luminance(top) < 0.5 < luminance(style.surface_colorscale()[-1][1])
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_neutral_lines_read_on_both_pages():
+    assert contrast(style.NEUTRAL, "#ffffff") >= 3 and contrast(style.NEUTRAL, style.DARK_PAGE) >= 3
+
+
+def test_grid_curve_is_not_black_on_a_dark_page():
+    from charts.tuning import grid_figure
+
+    rates = np.logspace(-3, 0, 8)
+    fig = grid_figure(rates, np.linspace(1, 1e-3, 8), ["slow"] * 4 + ["converged"] * 4,
+                      title="t", y_title="loss", best_index=5)
+    curves = [t for t in fig.data if t.mode and "lines" in t.mode and t.line.color]
+    assert curves and all(contrast(t.line.color, style.DARK_PAGE) >= 3 for t in curves
+                          if t.line.color.startswith("#")), [t.line.color for t in curves]
