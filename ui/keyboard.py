@@ -19,7 +19,8 @@ across reruns and page switches) that, for every chart drawn now or later:
   usable with a mouse;
 - draws a visible focus ring on the focused control;
 - on a phone (narrow or touch screen) makes the page's buttons and page links at least
-  44 px tall (Streamlit draws them 40 px), the touch-target size of WCAG 2.5.5.
+  44 px tall (Streamlit draws them 40 px), the touch-target size of WCAG 2.5.5, and hides
+  Plotly's toolbar, whose 16 px icons covered the legend (pinch and drag still zoom and pan).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ PARENT_SCRIPT = r"""
       stroke: #E4572E !important; stroke-width: 3px !important; }
     @media (max-width: 640px), (pointer: coarse) {
       [data-testid^='stBaseButton'], [data-testid='stPageLink-NavLink'],
-      [data-testid='stLinkButton'] a { min-height: 44px; } }`;
+      [data-testid='stLinkButton'] a { min-height: 44px; }
+      .js-plotly-plot .modebar-container { display: none !important; } }`;
   document.head.appendChild(css);
 
   const press = (el) => {
