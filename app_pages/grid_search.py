@@ -8,7 +8,7 @@ from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
 from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_text
-from ui import formula_input, keyboard
+from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 from ui.widgets import chart_text, themed
@@ -260,4 +260,3 @@ st.caption("The grid's CSV has the numbers of the charts above, one row per rate
            + (" (x, y, loss, step size)" if target == "surface" else
               " (training loss, validation loss and accuracy per seed)")
            + ", in the engine's own numbers. Each file is built when you click.")
-keyboard.enable()  # Play/Pause and the step slider by keyboard; chart toolbars out of the tab order

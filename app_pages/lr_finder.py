@@ -7,7 +7,6 @@ from charts import describe, export
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
-from ui import keyboard
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.widgets import chart_text, optimizer_help
@@ -157,4 +156,3 @@ if st.session_state.get("lrf_checked") == key:
              for lab, d, f in zip(labels, dead, run.train_loss[:, -1], strict=True)]
     st.markdown(f"**{verdict}.** Final training loss after {lr_finder.CHECK_STEPS} steps — "
                 + "; ".join(parts) + ".")
-keyboard.enable()  # Play/Pause and the step slider by keyboard; chart toolbars out of the tab order

@@ -8,7 +8,7 @@ from charts.playground import trajectory_figure
 from charts.tuning import loss_curves_figure, rate_figure
 from engine import data, diagnose, schedule_runs, schedules
 from engine.scene import CUSTOM, build_surface, markdown_text
-from ui import formula_input, keyboard
+from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 from ui.widgets import chart_text, themed
@@ -192,4 +192,3 @@ st.caption("One row per run and step: "
               if target == "surface" else
               "the rate that moved the run from step k to k + 1, the training loss and accuracy")
            + ", in the engine's own numbers. It is built when you click.")
-keyboard.enable()  # Play/Pause and the step slider by keyboard; chart toolbars out of the tab order
