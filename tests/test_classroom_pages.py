@@ -264,3 +264,22 @@ def test_a_student_link_cannot_advance_reveal_or_close(database, forged):
     assert not [c for c in dash.code if "host=" in c.value]
     assert PREDICT not in database.room(room.code).revealed
     assert database.room(other.code).lesson is None
+
+
+def test_a_student_is_taken_to_the_lesson_the_presenter_opens(database):
+    room, token = database.create_room()
+    second = next(lesson for lesson in load_all() if lesson.order == 2)
+    at = classroom_page({"room": room.code})
+    assert "Waiting for the instructor to start a lesson" in texts(at)
+    database.set_slide(room.code, token, second.slug, 2)
+    at.run()  # the heartbeat switches pages
+    assert not at.exception
+    assert at.title[0].value == second.title
+    assert [h.value for h in at.header] == [second.sections[1].title]
+    assert query(at)["room"] == room.code and query(at)["section"] == "2"
+    at._page_hash = ""  # AppTest would rerun the page it was switched to; a browser stays here
+    database.set_slide(room.code, token, LESSON1.slug, 1)
+    at.run()  # from one lesson to another
+    assert not at.exception
+    assert at.title[0].value == LESSON1.title
+    assert query(at)["section"] == "1" and query(at)["me"]
