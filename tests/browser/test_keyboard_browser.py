@@ -2,11 +2,13 @@
 animation, and the step slider (just before Play in the tab order) moves one frame per arrow
 key (ui/keyboard.py).
 
-Runs on the Schedules page (its path chart has Play/Pause and a step slider).
+Runs on the Playground and the Schedules page (their path charts have Play/Pause and a step
+slider; ui/keyboard.py is installed for every page by app.py).
 """
 
 from __future__ import annotations
 
+import pytest
 from test_playground_browser import CHART, IDLE, PLAY, WAIT_MS, expect, open_app
 
 MAX_TABS = 120  # far more than the page's controls: Tab must reach Play well before this
@@ -32,8 +34,9 @@ def tab_until(page, wanted) -> list[dict]:
     raise AssertionError(f"not reached in {MAX_TABS} tabs; focused: {seen}")
 
 
-def test_play_and_step_slider_by_keyboard(page, app_url, artifacts):
-    open_app(page, f"{app_url}/schedules", f"{CHART} {PLAY}")
+@pytest.mark.parametrize("where", ["playground", "schedules"])
+def test_play_and_step_slider_by_keyboard(page, app_url, artifacts, where):
+    open_app(page, f"{app_url}/{where}", f"{CHART} {PLAY}")
     page.wait_for_selector("g.updatemenu-button[tabindex='0'][role='button']", timeout=WAIT_MS)
     chart = page.locator(CHART).filter(has=page.locator(PLAY)).first
     assert slider_active(chart) == 0
@@ -42,7 +45,7 @@ def test_play_and_step_slider_by_keyboard(page, app_url, artifacts):
     path = tab_until(page, lambda a: a["role"] == "button" and a["label"] == "Play")
     toolbar = [a for a in path if "modebar-btn" in a["cls"]]
     assert not toolbar, f"Tab went through {len(toolbar)} chart-toolbar buttons before Play"
-    page.screenshot(path=str(artifacts / "keyboard-play-focused.png"))
+    page.screenshot(path=str(artifacts / f"keyboard-play-focused-{where}.png"))
 
     page.keyboard.press("Enter")
     page.wait_for_function(
