@@ -31,12 +31,14 @@ Streamlit 1.67's server trusts every client. :func:`install` patches it, once pe
 Run the server as ``python -m ui.guard run app.py [streamlit options]`` to install the
 patches before the first connection; ``app.py`` also calls :func:`install` (a no-op once
 installed), so plain ``streamlit run app.py`` is covered from the first page run on.
+``LRLAB_GUARD=off`` in the environment leaves Streamlit as it is (for measuring without it).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -120,6 +122,7 @@ def _install_rerun_gate(app_session_module) -> None:
             return
         client_state, gate.pending = gate.pending, None
         gate.last_start = time.monotonic()
+        _LOG.debug("start %s", session.id[:8])
         if session._scriptrunner is not None:  # e.g. a fragment run started meanwhile
             gate.stopping.append(session._scriptrunner)
         original(session, client_state)
@@ -149,9 +152,17 @@ def _install_rerun_gate(app_session_module) -> None:
                 or not config.get_option("runner.fastReruns")):
             return original(self, client_state)
         gate = _gate(self)
+        if _LOG.isEnabledFor(logging.DEBUG):
+            _LOG.debug("rerun request %s: fresh=%s running=%s pending=%s widgets=%s", self.id[:8],
+                       gate.fresh, self._scriptrunner is not None, gate.pending is not None,
+                       [(w.id.rsplit("-", 1)[-1], w.WhichOneof("value")) for w in
+                        client_state.widget_states.widgets])
         if gate.fresh:
             gate.fresh = False
-            if client_state.widget_states.widgets and self._scriptrunner is None:
+            # Never run before: no run has started (the first run names its page in the
+            # session's client state), e.g. not a session that ran before install() did.
+            never_ran = self._scriptrunner is None and not self._client_state.page_script_hash
+            if never_ran and client_state.widget_states.widgets:
                 return prime(self, gate, client_state)
         if self._scriptrunner is not None:  # what fastReruns does, without starting a new thread yet
             self._scriptrunner.request_stop()
@@ -215,6 +226,8 @@ def install() -> bool:
     installed the patches, False if they were already in place."""
     from streamlit.runtime import app_session
 
+    if os.environ.get("LRLAB_GUARD", "on").strip().lower() == "off":  # to measure without it
+        return False
     if getattr(app_session.AppSession, _MARK, False):
         return False
     setattr(app_session.AppSession, _MARK, True)
@@ -226,7 +239,7 @@ def install() -> bool:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         _LOG.addHandler(handler)
-        _LOG.setLevel(logging.INFO)
+        _LOG.setLevel(logging.DEBUG if os.environ.get("LRLAB_GUARD_DEBUG") else logging.INFO)
         _LOG.propagate = False
     return True
 
