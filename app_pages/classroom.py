@@ -5,6 +5,7 @@ import streamlit as st
 
 from store.classroom import CODE_LENGTH, NotHost, RoomError
 from ui import classroom as cls
+from ui.heap import freeze_after_warm_up
 from ui.lesson_pages import numbered_lesson_pages
 
 st.title("Classroom")
@@ -118,3 +119,4 @@ elif m.host:
     host_view(m)
 else:
     student_view(m)
+freeze_after_warm_up("classroom")  # cheap gc after every run (ui.heap): the dashboard polls

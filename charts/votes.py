@@ -18,6 +18,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from charts.ready import figure_from_spec
+
 VOTE_COLOR = "#0072B2"  # Okabe-Ito blue, as the charts' run colours
 RIGHT_COLOR = "#009E73"  # Okabe-Ito bluish green: a right answer after the reveal
 WRAP = 28  # characters per line of an option's label
@@ -45,24 +47,36 @@ def votes_figure(options: Sequence[str], tally: Mapping[str, int], *,
 
     ``right``: options drawn as right answers (after a reveal). ``labels``: what to show for
     each option (defaults to the options themselves; long ones are wrapped). Choices in
-    ``tally`` that are not options are ignored.
+    ``tally`` that are not options are ignored. The figure of :func:`votes_spec`.
     """
+    return figure_from_spec(votes_spec(options, tally, right=right, labels=labels, title=title,
+                                       height=height))
+
+
+def votes_spec(options: Sequence[str], tally: Mapping[str, int], *,
+               right: Collection[str] = (), labels: Sequence[str] | None = None,
+               title: str | None = None, height: int | None = None) -> dict:
+    """:func:`votes_figure` as a plain dict, ready for :class:`charts.ready.ReadyFigure` (the
+    instructor's chart is redrawn every poll)."""
     counts = [int(tally.get(o, 0)) for o in options]
     text = [s + (" ✓" if o in right else "") for s, o in zip(share_labels(counts), options, strict=True)]
     names = [wrap_label(x) for x in (labels or options)]
     colors = [RIGHT_COLOR if o in right else VOTE_COLOR for o in options]
-    fig = go.Figure(go.Bar(
-        x=counts, y=names, orientation="h", text=text, textposition="outside", cliponaxis=False,
-        textfont={"size": 16},
-        marker={"color": colors}, hovertemplate="%{y}: %{x} votes<extra></extra>"))
     top = max(counts + [1])
     rows = sum(name.count("<br>") + 1 for name in names)
-    fig.update_layout(
-        title=title, height=height or max(180, 60 + 34 * rows),
-        margin={"l": 10, "r": 80, "t": 40 if title else 10, "b": 30},
-        xaxis={"range": [0, top * 1.25], "dtick": max(1, round(top / 5)), "title": "votes",
-               "tickfont": {"size": 14}, "fixedrange": True},
-        yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True, "tickfont": {"size": 16}},
-        showlegend=False, uirevision="votes", font={"size": 15},
-    )
-    return fig
+    bar = {"type": "bar", "x": counts, "y": names, "orientation": "h", "text": text,
+           "textposition": "outside", "cliponaxis": False, "textfont": {"size": 16},
+           "marker": {"color": colors}, "hovertemplate": "%{y}: %{x} votes<extra></extra>"}
+    layout = {
+        "height": height or max(180, 60 + 34 * rows),
+        # the count labels run on into the right margin, so a long bar never hides its label
+        "margin": {"l": 10, "r": 80, "t": 40 if title else 10, "b": 30},
+        "xaxis": {"range": [0, top * 1.25], "dtick": max(1, round(top / 5)), "title": {"text": "votes"},
+                  "tickfont": {"size": 14}, "fixedrange": True},
+        "yaxis": {"autorange": "reversed", "fixedrange": True, "automargin": True,
+                  "tickfont": {"size": 16}},
+        "showlegend": False, "uirevision": "votes", "font": {"size": 15},
+    }
+    if title:
+        layout["title"] = {"text": title}
+    return {"data": [bar], "layout": layout}

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import segno
 import streamlit as st
 
-from charts.votes import votes_figure
+from charts.ready import ReadyFigure
+from charts.votes import votes_spec
 from store.classroom import Classroom, NotHost, Room, RoomError, default_url, new_student_id, valid_id
 
 POLL_S = 1.5  # the instructor's live chart
@@ -204,7 +205,7 @@ def live_votes(code: str, question: str, options: Sequence[str], labels: Sequenc
     n = sum(tally.get(o, 0) for o in options)
     if show_votes:
         names = labels or options
-        st.plotly_chart(votes_figure(options, tally, labels=labels, height=height),
+        st.plotly_chart(ReadyFigure(votes_spec(options, tally, labels=labels, height=height)),
                         key=f"live:{question}", config={"displayModeBar": False},
                         alt="Votes so far: " + "; ".join(f"{x}: {tally.get(o, 0)}"
                                                          for o, x in zip(options, names, strict=True)))

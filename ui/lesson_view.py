@@ -20,9 +20,10 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from charts.networks import finetune_figure
-from charts.playground import loss_figure, trajectory_figure
+from charts.playground import loss_spec, trajectory_spec
 from charts.rate_sweep import rate_sweep_figure
-from charts.votes import votes_figure
+from charts.ready import ReadyFigure
+from charts.votes import votes_spec
 from engine import optimizers as optimizer_set
 from engine.scene import RATE_MAX, RATE_MIN, Scene, scene_to_query
 from lessons.claims import (
@@ -41,6 +42,7 @@ from lessons.claims import (
 from lessons.loader import Expect, Experiment, Lesson, Predict, Quiz, Text
 from ui import classroom as cls
 from ui import progress as prog
+from ui.heap import freeze_after_warm_up
 from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
 from ui.widgets import rate_problem, rate_text, regime_badge
@@ -74,10 +76,33 @@ if (!doc.lrlArrows) {
 """
 
 
+def spec_key(spec) -> str:
+    """A spec's cache key: its type and repr (every field; cheaper than Streamlit hashing the
+    dataclass, which a page does a dozen times per run)."""
+    return f"{type(spec).__name__}:{spec!r}"
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
+def _cached_spec(key: str, _spec):
+    return run_spec(_spec)
+
+
 def cached_spec(spec):
     """One experiment spec's runs (surface, rate sweep or fine-tuning), cached per process."""
-    return run_spec(spec)
+    return _cached_spec(spec_key(spec), spec)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _experiment_specs(key: str, labels: tuple[str, ...], height: int, _scene: Scene) -> tuple[dict, dict]:
+    surface, sweep, _ = cached_run(_scene)
+    return (trajectory_spec(surface, sweep, height, list(labels)),
+            loss_spec(surface, sweep, list(labels)))
+
+
+def experiment_figures(scene: Scene, labels: list[str], height: int) -> tuple[ReadyFigure, ReadyFigure]:
+    """The trajectory and loss figures of a scene, built once per scene (per process) as plain
+    specs (charts.ready): a class's reveal reruns every student's page at once."""
+    return tuple(map(ReadyFigure, _experiment_specs(spec_key(scene), tuple(labels), height, scene)))
 
 
 def cached_run(scene: Scene):
@@ -219,9 +244,9 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     # otherwise), by schedule and peak rate when scheduled (the first rate may be 0)
     labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
     left, right = st.columns([3, 2])
-    left.plotly_chart(trajectory_figure(surface, sweep, height=500 if presenting else 430,
-                                        labels=labels), key=_key(lesson, exp.id, "traj"))
-    right.plotly_chart(loss_figure(surface, sweep, labels=labels), key=_key(lesson, exp.id, "loss"))
+    trajectory, loss = experiment_figures(scene, labels, 500 if presenting else 430)
+    left.plotly_chart(trajectory, key=_key(lesson, exp.id, "traj"))
+    right.plotly_chart(loss, key=_key(lesson, exp.id, "loss"))
     if scene.noise:
         st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
                    "random noise to each run's gradient, as a mini-batch would.")
@@ -325,7 +350,8 @@ def _class_result(question: str, options, tally: dict, right: set, labels=None) 
     n = sum(tally.get(o, 0) for o in options)
     k = sum(tally.get(o, 0) for o in right)
     names = labels or options
-    st.plotly_chart(votes_figure(options, tally, right=right, labels=labels), key="votes:" + question,
+    st.plotly_chart(ReadyFigure(votes_spec(options, tally, right=right, labels=labels)),
+                    key="votes:" + question,
                     config={"displayModeBar": False},
                     alt="The class's answers: " + "; ".join(
                         f"{x}: {tally.get(o, 0)}{' (right)' if o in right else ''}"
@@ -539,3 +565,6 @@ def render_lesson(lesson: Lesson) -> None:
                         help="Up to the section the presenter is on", on_click=_to_section,
                         args=(section + 1,))
     prog.save(p, extra)
+    # once per lesson and process, after its first run: Streamlit's gc.collect() after every run
+    # (a class's heartbeats make many) then skips the import-time objects (ui.heap)
+    freeze_after_warm_up(f"lesson:{lesson.slug}")
