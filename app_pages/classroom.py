@@ -31,7 +31,7 @@ def host_view(m: cls.Membership) -> None:
         st.markdown("with the code")
         cls.big_code(m.code)
         st.markdown("or open this link (or scan the code):")
-        st.code(join, language=None)
+        st.code(join, language=None, wrap_lines=True)
         if any(h in join for h in ("//localhost", "//127.0.0.1", "//0.0.0.0")):
             st.warning("This address only works on this computer. For students' phones, open the app "
                        "at its network address (the one `streamlit run` prints as Network URL) and "
@@ -56,7 +56,7 @@ def host_view(m: cls.Membership) -> None:
     st.subheader("Your instructor link")
     st.markdown("It opens this page as the instructor: bookmark it, and keep it to yourself (it can "
                 "move the class, reveal answers and end the class). Students never need it.")
-    st.code(cls.host_url(m.code, m.token), language=None)
+    st.code(cls.host_url(m.code, m.token), language=None, wrap_lines=True)
 
     st.subheader("End the class")
     confirm = st.checkbox("Yes, end it now: the code stops working for everyone", key="classroom_end_ok")

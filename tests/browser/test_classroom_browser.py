@@ -7,8 +7,8 @@ student link with a forged or another room's instructor key can neither reveal n
 class; the instructor reveals and the run appears on every student's page (the delay is
 measured in each student's page and written to test-artifacts/classroom-latency.txt); the
 instructor's Next moves the students along, and a student may step back and return with
-"Back to live". Screenshots for the docs: presenter mode with live votes (1280x720) and a
-student's phone (390x844).
+"Back to live". Screenshots for the docs: the class dashboard and presenter mode with live
+votes (1280x720), and a student's phone (390x844).
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     code, token, join = start_class(host, app_url, browser_tools)
     assert parse_qs(urlsplit(join).query) == {"room": [code]}  # the join link has no host key
     join_path = urlsplit(join).path + "?" + urlsplit(join).query
+    host.screenshot(path=DOCS / "classroom-dashboard.png")
 
     students = [contexts(PHONE), contexts(LAPTOP), contexts(LAPTOP)]
     for s in students:
