@@ -241,9 +241,11 @@ def reveal_button(m: Membership, question: str, label: str = "Reveal") -> None:
         st.error(problem)
 
 
+@st.fragment
 def vote_radio(m: Membership, question: str, options: Sequence[str], label: str,
                labels: Sequence[str] | None = None, horizontal: bool = True) -> str | None:
-    """A student's vote, stored on every change (until the reveal); returns it."""
+    """A student's vote, stored on every change (until the reveal); returns it. A fragment: a
+    click reruns only the vote, not the page (a class votes at once)."""
     key = f"vote:{question}"
     mine = classroom().my_vote(m.code, m.student, question)
     if key not in st.session_state and mine in options:
