@@ -283,3 +283,19 @@ def test_a_student_is_taken_to_the_lesson_the_presenter_opens(database):
     assert not at.exception
     assert at.title[0].value == LESSON1.title
     assert query(at)["section"] == "1" and query(at)["me"]
+
+
+@pytest.mark.parametrize("junk", [{"room": "hello"}, {"room": "<b>x</b>" * 20}, {"me": "../../etc"},
+                                  {"me": "x" * 500}])
+def test_junk_in_the_url_gets_a_message_or_a_safe_default(database, junk):
+    room, _ = database.create_room()
+    at = lesson_page({"room": room.code, **junk})
+    assert not at.exception and at.title[0].value == LESSON1.title
+    if "room" in junk:
+        assert "A join code is 6 letters and digits" in texts(at)
+        assert "room" not in query(at)
+    else:
+        me = query(at)["me"]
+        assert me != junk["me"] and len(me) < 64  # a fresh id instead
+        at.radio(key=f"vote:{PREDICT}").set_value("diverge").run()
+        assert database.tally(room.code, PREDICT) == {"diverge": 1}
