@@ -46,3 +46,12 @@ def test_schedules_page_puts_a_sentence_after_each_chart():
     assert len(hidden) == 3, hidden
     assert any("Paths of 2 runs on" in h for h in hidden), hidden
     assert any(h.count("Rate against step") == 1 for h in hidden), hidden
+
+
+def test_grid_search_page_describes_its_charts_from_the_grid():
+    at = AppTest.from_file(str(PAGES / "grid_search.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    hidden = [m.value for m in at.markdown if "lrl-chart-text" in m.value]
+    assert any("Final loss above the minimum for 128 rates from 0.001 to 1:" in h for h in hidden), hidden
+    assert any("Steps to converge for 128 rates" in h for h in hidden), hidden
