@@ -8,10 +8,11 @@ Streamlit 1.67's server trusts every client. :func:`install` patches it, once pe
   script threads fighting for the GIL, and another student's rerun took 14-32 s. Now a
   session runs one script thread at a time: a request stops the running script as
   before, but the new run starts only once the stopped thread has ended and at least
-  ``MIN_RUN_INTERVAL_S`` after the session's previous start. Requests that arrive
-  meanwhile are merged into one (the newest values win; a button press in a superseded
-  request is kept, as Streamlit's own queue does). The first change after a pause starts
-  at once.
+  ``MIN_RUN_INTERVAL_S`` after the session's previous start; in a storm (3 requests within
+  half a second) it waits for a 0.2 s pause in the requests, or at most a second after the
+  previous start. Requests that arrive meanwhile are merged into one (the newest values
+  win; a button press in a superseded request is kept, as Streamlit's own queue does). The
+  first change after a pause starts at once.
 - **Clear cache.** The protocol's ``clear_cache`` message emptied every user's
   ``st.cache_data`` and ``st.cache_resource``; it is refused (one log line).
 - **Reconnecting after a server restart** (or to another replica). The browser keeps its
@@ -41,9 +42,14 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 MIN_RUN_INTERVAL_S = 0.25  # per session: at most 4 script starts a second
+STORM_REQUESTS = 3         # this many requests within STORM_WINDOW_S make a storm
+STORM_WINDOW_S = 0.5
+STORM_QUIET_S = 0.2        # in a storm, start once the requests pause this long,
+STORM_MAX_GAP_S = 1.0      # or at the latest this long after the previous start
 POLL_S = 0.02              # how often a deferred start checks whether the stopped run has ended
 _MARK = "_lrlab_guard_installed"
 _LOG = logging.getLogger("lrlab.guard")
@@ -59,6 +65,16 @@ class RerunGate:
     last_start: float = -math.inf
     timer: object | None = None            # asyncio.TimerHandle
     fresh: bool = True                     # no rerun request seen yet
+    recent: deque = field(default_factory=lambda: deque(maxlen=STORM_REQUESTS))  # request times
+
+    def wait_s(self, now: float) -> float:
+        """Seconds before the pending request may start (<= 0: now): the rate limit, and in a
+        storm (requests closer than STORM_WINDOW_S) a pause in the requests or, at the
+        latest, STORM_MAX_GAP_S after the last start, so a held key shows a frame a second."""
+        wait = self.last_start + MIN_RUN_INTERVAL_S - now
+        if len(self.recent) == STORM_REQUESTS and now - self.recent[0] < STORM_WINDOW_S:
+            wait = max(wait, min(self.recent[-1] + STORM_QUIET_S, self.last_start + STORM_MAX_GAP_S) - now)
+        return wait
 
 
 def merge_requests(old, new):
@@ -116,7 +132,7 @@ def _install_rerun_gate(app_session_module) -> None:
             gate.pending = None
             return
         gate.stopping = [r for r in gate.stopping if _alive(r)]
-        wait = gate.last_start + MIN_RUN_INTERVAL_S - time.monotonic()
+        wait = gate.wait_s(time.monotonic())
         if gate.stopping or wait > 0:
             gate.timer = session._event_loop.call_later(max(wait, POLL_S), try_start, session, gate)
             return
@@ -164,6 +180,7 @@ def _install_rerun_gate(app_session_module) -> None:
             never_ran = self._scriptrunner is None and not self._client_state.page_script_hash
             if never_ran and client_state.widget_states.widgets:
                 return prime(self, gate, client_state)
+        gate.recent.append(time.monotonic())
         if self._scriptrunner is not None:  # what fastReruns does, without starting a new thread yet
             self._scriptrunner.request_stop()
             gate.stopping.append(self._scriptrunner)
