@@ -6,8 +6,8 @@ sideways, and the touch targets below 44 px in the page's main area. The test as
 the main chart's top is inside the first screen at every size and the whole chart is at
 1400x1000; the phone never scrolls sideways; on the phone, the page's own buttons and
 links (the ones a page draws with st.button, st.page_link, st.download_button,
-st.link_button) are at least 44 px tall. Streamlit's own chrome (the header's menu and
-the sidebar toggle) is left out.
+st.link_button) are at least 44 px tall and no chart toolbar covers a legend. Streamlit's
+own chrome (the header's menu and the sidebar toggle) is left out.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ MEASURE = """() => {
     .filter(e => e.getBoundingClientRect().height > 0)
     .map(e => ({text: (e.innerText || '').trim().slice(0, 30), w: Math.round(e.getBoundingClientRect().width),
                 h: Math.round(e.getBoundingClientRect().height)}));
-  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth,
+  const toolbars = [...document.querySelectorAll('.js-plotly-plot .modebar-container')]
+    .filter(e => e.getBoundingClientRect().height > 0).length;
+  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth, toolbars,
           chart: box && {top: Math.round(box.top), bottom: Math.round(box.bottom),
                          left: Math.round(box.left), right: Math.round(box.right)},
           small: ours.filter(t => t.h < MIN)};
@@ -96,7 +98,7 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
     c = m["chart"]
     print(f"\nviewport {tool} {size} {m['vw']}x{m['vh']}: main chart top {c and c['top']} bottom "
           f"{c and c['bottom']} (x {c and c['left']}-{c and c['right']}); scrollWidth {m['scrollWidth']}; "
-          f"targets under {MIN_TARGET} px: {m['small']}")
+          f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}")
     assert c is not None, f"{tool} at {size}: no chart drawn"
     problems = []
     if not 0 <= c["top"] < m["vh"]:
@@ -105,6 +107,8 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
         problems.append(f"the main chart ends at y={c['bottom']}, below the first screen ({m['vh']} px)")
     if size.phone and m["scrollWidth"] > m["vw"]:
         problems.append(f"the page scrolls sideways: {m['scrollWidth']} px wide in {m['vw']}")
+    if size.phone and m["toolbars"]:
+        problems.append(f"{m['toolbars']} chart toolbars shown (they cover the legends on a phone)")
     if size.phone and m["small"]:
         problems.append(f"touch targets under {MIN_TARGET} px: {m['small']}")
     assert not problems, f"{tool} at {size}: " + "; ".join(problems)
