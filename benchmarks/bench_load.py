@@ -191,14 +191,15 @@ async def run_level(n: int, args, pids: list[int]) -> Level:
 
 
 @contextlib.contextmanager
-def serve(repo: Path, log_path: Path, port: int):
-    """``streamlit run app.py`` in ``repo`` with this venv's Python; yields (base URL, pid)."""
+def serve(repo: Path, log_path: Path, port: int, extra: tuple = ()):
+    """``streamlit run app.py`` in ``repo`` with this venv's Python (and ``extra`` options);
+    yields (base URL, pid)."""
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", *extra],
             cwd=repo, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
@@ -218,6 +219,37 @@ def serve(repo: Path, log_path: Path, port: int):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
+
+
+def pid_serving(port: int) -> int:
+    """The process whose command line has ``--server.port PORT`` (a replica started here)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if b"--server.port" in argv and argv[argv.index(b"--server.port") + 1] == b"%d" % port:
+                    return int(proc.name)
+    raise RuntimeError(f"no server process on port {port}")
+
+
+@contextlib.contextmanager
+def behind_nginx(n: int, no_post_script_gc: bool = False):
+    """``n`` guarded replicas of this checkout behind nginx (tests/lrlab_servers.py); yields
+    (nginx's base URL, the replicas' pids, the replicas' own URLs)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.lrlab_servers import free_port, guarded_server, running_nginx
+
+    env = dict(os.environ)
+    if no_post_script_gc:
+        env["STREAMLIT_RUNNER_POST_SCRIPT_GC"] = "false"
+    with contextlib.ExitStack() as stack:
+        ports = [free_port() for _ in range(n)]
+        for port in ports:
+            stack.enter_context(guarded_server(Path(f"/tmp/bench_load_replica_{port}.log"), port,
+                                               env=env))
+        base = stack.enter_context(running_nginx(free_port(), [f"127.0.0.1:{p}" for p in ports],
+                                                 Path(f"/tmp/bench_load_nginx_{ports[0]}")))
+        yield base, [pid_serving(p) for p in ports], [f"http://127.0.0.1:{p}" for p in ports]
 
 
 async def warm(url: str, path: str) -> None:
@@ -249,7 +281,8 @@ def table(levels: list[Level]) -> str:
 
 async def main_async(args) -> list[Level]:
     pids = [int(p) for p in args.pids.split(",")] if args.pids else []
-    await warm(args.url, args.path)
+    for url in getattr(args, "warm_urls", None) or [args.url]:  # every replica, directly
+        await warm(url, args.path)
     levels = []
     for n in [int(v) for v in args.students.split(",")]:
         lv = await run_level(n, args, pids)
@@ -268,7 +301,7 @@ async def main_async(args) -> list[Level]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    where = p.add_mutually_exclusive_group(required=True)
+    where = p.add_mutually_exclusive_group()
     where.add_argument("--serve", type=Path, help="start `streamlit run app.py` in this folder")
     where.add_argument("--url", help="base URL of a running server (or of nginx in front)")
     p.add_argument("--pids", default="", help="server process ids for CPU and RSS (with --url)")
@@ -284,11 +317,23 @@ def main(argv=None) -> int:
                    help="at the end, wait this long (130: past the reconnect store's 2 min) and "
                         "report RSS again")
     p.add_argument("--json", type=Path)
+    p.add_argument("--nginx", type=int, default=0, metavar="N",
+                   help="instead of --serve/--url: N replicas (python -m ui.guard run app.py, as "
+                        "deploy/Dockerfile runs) behind Debian's nginx with deploy/nginx.conf")
+    p.add_argument("--no-post-script-gc", action="store_true",
+                   help="with --serve: run the server with runner.postScriptGC false")
     args = p.parse_args(argv)
+    if not (args.serve or args.url or args.nginx):
+        p.error("one of --serve, --url or --nginx is required")
     with contextlib.ExitStack() as stack:
-        if args.serve:
+        if args.nginx:
+            args.url, pids, args.warm_urls = stack.enter_context(
+                behind_nginx(args.nginx, args.no_post_script_gc))
+            args.pids = ",".join(map(str, pids))
+        elif args.serve:
             args.url, pid = stack.enter_context(
-                serve(args.serve.resolve(), Path("/tmp") / f"bench_load_{args.port}.log", args.port))
+                serve(args.serve.resolve(), Path("/tmp") / f"bench_load_{args.port}.log", args.port,
+                      ("--runner.postScriptGC", "false") if args.no_post_script_gc else ()))
             args.pids = str(pid)
         print(f"# {args.url}{args.path}: students {args.students}, every {args.interval:g} s "
               f"± {args.jitter:.0%}, window {args.duration:g} s; load average "

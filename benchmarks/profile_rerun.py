@@ -39,7 +39,7 @@ STATS_FILE = Path("/tmp/profile_rerun.pstats")
 NAMES_FILE = Path("/tmp/profile_rerun.threads")
 
 
-def server_main(port: int, profile: bool = True) -> None:
+def server_main(port: int, profile: bool = True, post_script_gc: bool = True) -> None:
     """In the child: profile every script run, dump the stats on SIGUSR1, run streamlit."""
     from streamlit.runtime.scriptrunner import script_runner
     from streamlit.web import cli
@@ -67,7 +67,8 @@ def server_main(port: int, profile: bool = True) -> None:
     signal.signal(signal.SIGUSR1, dump)
     signal.signal(signal.SIGUSR2, lambda *_: profiler.clear())
     sys.argv = ["streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-                str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+                str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+                "--runner.postScriptGC", str(post_script_gc).lower()]
     cli.main()
 
 
@@ -85,8 +86,13 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return out
 
 
-async def drive(url: str, pid: int, reruns: int, same: bool) -> tuple[dict, float, list]:
+async def drive(url: str, pid: int, reruns: int, same: bool, idle: int = 0) -> tuple[dict, float, list]:
     from st_client import StreamlitClient
+
+    others = []
+    for k in range(idle):  # sessions that stay open (and idle) while one session reruns
+        others.append(StreamlitClient(url, "/playground", f"lr={0.001 * (k + 1):g}"))
+        await others[-1].connect()
 
     rates = [float(f"{math.exp(math.log(1e-3) + k * 0.173):.4g}") for k in range(reruns + 2)]
     async with StreamlitClient(url, "/playground", "lr=0.05") as c:
@@ -107,6 +113,8 @@ async def drive(url: str, pid: int, reruns: int, same: bool) -> tuple[dict, floa
         await asyncio.sleep(0.3)
         after = thread_cpu(pid)
         wall = time.perf_counter() - wall0
+    for c in others:
+        await c.close()
     per = {k: (after.get(k, 0) - before.get(k, 0)) / reruns for k in after}
     return per, wall / reruns, results
 
@@ -119,17 +127,23 @@ def main(argv=None) -> int:
     p.add_argument("--reruns", type=int, default=30)
     p.add_argument("--same", action="store_true", help="rerun one scene (nothing changed)")
     p.add_argument("--top", type=int, default=40)
+    p.add_argument("--idle-sessions", type=int, default=0,
+                   help="open this many other Playground sessions first (they stay idle)")
     p.add_argument("--cpu-only", action="store_true",
                    help="no cProfile (its overhead inflates Python-heavy code): CPU per thread only")
     p.add_argument("--no-profile-server", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--no-post-script-gc", action="store_true",
+                   help="run the server with runner.postScriptGC false")
     args = p.parse_args(argv)
     if args.server_port:
-        server_main(args.server_port, profile=not args.no_profile_server)
+        server_main(args.server_port, profile=not args.no_profile_server,
+                    post_script_gc=not args.no_post_script_gc)
         return 0
     url = f"http://127.0.0.1:{args.port}"
     log = open(f"/tmp/profile_rerun_{args.port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--server-port",
-                             str(args.port)] + ["--no-profile-server"] * args.cpu_only,
+                             str(args.port)] + ["--no-profile-server"] * args.cpu_only
+                            + ["--no-post-script-gc"] * args.no_post_script_gc,
                             cwd=args.serve, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -141,7 +155,8 @@ def main(argv=None) -> int:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.25)  # polling the health endpoint
-        per, wall, results = asyncio.run(drive(url, proc.pid, args.reruns, args.same))
+        per, wall, results = asyncio.run(drive(url, proc.pid, args.reruns, args.same,
+                                               args.idle_sessions))
         STATS_FILE.unlink(missing_ok=True)
         os.kill(proc.pid, signal.SIGUSR1)
         while not STATS_FILE.exists():
@@ -153,7 +168,8 @@ def main(argv=None) -> int:
         log.close()
     total = per.pop("total")
     living = sum(per.values())
-    print(f"# {args.reruns} reruns ({'same scene' if args.same else 'a new rate each'}), "
+    print(f"# {args.reruns} reruns ({'same scene' if args.same else 'a new rate each'}) "
+          f"with {args.idle_sessions} other sessions open, "
           f"wall {wall * 1000:.0f} ms per rerun, load average {os.getloadavg()[0]:.1f}; "
           f"payload {sum(r.bytes for r in results) / len(results) / 1024:.0f} KiB per rerun")
     print(f"server CPU per rerun: {total * 1000:.1f} ms, of which threads that ended (the "

@@ -185,9 +185,9 @@ class StreamlitClient:
 
     ``base_url``: the server (``http://host:port``, plus a base path if any); ``path``:
     the page's URL path ("/playground"; "/" for the default page); ``query``: the query
-    string without "?"; ``headers``: extra HTTP headers for the websocket handshake (e.g.
-    ``{"Origin": ...}`` or a sticky-session cookie); ``compression``: offer
-    permessage-deflate as browsers do (None: do not).
+    string without "?"; ``headers``: extra HTTP headers for the websocket handshake (e.g. a
+    sticky-session cookie; ``Origin`` defaults to the base URL's, as a browser sends it);
+    ``compression``: offer permessage-deflate as browsers do (None: do not).
     """
 
     def __init__(self, base_url: str, path: str = "/", query: str = "", *,
@@ -197,6 +197,8 @@ class StreamlitClient:
         self.path = "/" + path.strip("/")
         self.query = query.lstrip("?")
         self.headers = dict(headers or {})
+        parts = urlsplit(self.base_url)
+        self.headers.setdefault("Origin", f"{parts.scheme}://{parts.netloc}")  # as a browser does
         self.timeout_s = timeout_s
         self.compression = compression
         self.ws = None
