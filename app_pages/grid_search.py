@@ -11,7 +11,7 @@ from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_tex
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
-from ui.widgets import chart_text, themed
+from ui.widgets import chart_text, controls, themed
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
@@ -37,7 +37,7 @@ st.caption("Try many rates at once, spaced evenly on a log scale, and keep the o
 if formula_input.restore_link("grid_", "grid_surface", surfaces.names()[0]):
     st.session_state["grid_target"] = "surface"
 formula, box = "", None
-with st.sidebar:
+with controls():
     target = st.radio("Run on", ["surface", "network"], horizontal=True, key="grid_target")
     d = SURFACE_DEFAULTS if target == "surface" else NETWORK_DEFAULTS
     if target == "surface":

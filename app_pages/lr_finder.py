@@ -9,7 +9,7 @@ from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
-from ui.widgets import chart_text, optimizer_help
+from ui.widgets import chart_text, controls, group, optimizer_help
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}
@@ -38,7 +38,7 @@ st.caption("Leslie Smith's test, as fastai's lr_find and torch-lr-finder run it:
            "with the rate growing exponentially from tiny to huge, and watch where the loss falls "
            "fastest and where it blows up.")
 
-with st.sidebar:
+with controls():
     dataset = st.selectbox("Data set (small MLP)", data.NAMES, key="lrf_data")
     opt = st.selectbox("Optimizer", optimizers.names(), key="lrf_opt",
                        format_func=lambda k: optimizers.get(k).label,
@@ -52,7 +52,7 @@ with st.sidebar:
                             value=D["seeds"], key="lrf_seeds")
     batch = st.number_input("Mini-batch size (0: the whole training set)", min_value=0, max_value=1024,
                             value=D["batch"], step=16, key="lrf_batch")
-    with st.expander("How the curve is read"):
+    with group("How the curve is read"):
         beta = st.slider("Smoothing β (moving average)", 0.0, 0.99, lr_finder.DEFAULT_BETA, 0.01,
                          key="lrf_beta")
         stop = st.slider("Stop when the smoothed loss exceeds this × its best", 1.5, 10.0,

@@ -11,7 +11,7 @@ from engine.scene import CUSTOM, build_surface, markdown_text
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
-from ui.widgets import chart_text, themed
+from ui.widgets import chart_text, controls, themed
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
 DEFAULT_SURFACE = "himmelblau"
@@ -51,7 +51,7 @@ st.caption("A schedule changes the rate as training goes. Here each one runs bes
 if formula_input.restore_link("sch_", "sch_surface", DEFAULT_SURFACE):
     st.session_state["sch_target"] = "surface"
 formula, box = "", None
-with st.sidebar:
+with controls():
     target = st.radio("Run on", ["surface", "network"], horizontal=True, key="sch_target")
     if target == "surface":
         where = st.selectbox("Surface", formula_input.surface_names(), key="sch_surface",

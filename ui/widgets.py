@@ -4,6 +4,7 @@ picker, and badges."""
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import streamlit as st
@@ -182,3 +183,29 @@ def themed(fig):
         fig.update_layout(updatemenus=[menu] * len(fig.layout.updatemenus),
                           sliders=[slider] * len(fig.layout.sliders))
     return fig
+
+
+PHONE_UA = re.compile(r"Mobi|Android|iPhone|iPod", re.I)
+
+
+def on_phone() -> bool:
+    """Whether the browser says it is a phone (its User-Agent), where the sidebar is a drawer."""
+    try:
+        return bool(PHONE_UA.search(st.context.headers.get("User-Agent", "") or ""))
+    except Exception:  # no request headers (tests, scripts)
+        return False
+
+
+def controls(label: str = "Settings"):
+    """The container for a page's controls: the sidebar, or on a phone an expander at this point
+    of the page, next to the chart (the sidebar is a drawer there that covers the chart)."""
+    return st.expander(f":material/tune: {label}") if on_phone() else st.sidebar
+
+
+def group(label: str):
+    """A sub-group of controls: an expander, or on a phone (already inside one) a plain container
+    under a bold label (Streamlit cannot nest expanders)."""
+    if not on_phone():
+        return st.expander(label)
+    st.markdown(f"**{label}**")
+    return st.container()

@@ -6,7 +6,8 @@ sideways, and the touch targets below 44 px in the page's main area. The test as
 the main chart's top is inside the first screen at every size and the whole chart is at
 1400x1000; the phone never scrolls sideways; on the phone, the page's own buttons and
 links (the ones a page draws with st.button, st.page_link, st.download_button,
-st.link_button) are at least 44 px tall and no chart toolbar covers a legend. Streamlit's
+st.link_button) are at least 44 px tall, no chart toolbar covers a legend, and (pages in
+CONTROLS_IN_PAGE) the controls sit in a Settings expander above the chart. Streamlit's
 own chrome (the header's menu and the sidebar toggle) is left out.
 """
 
@@ -37,6 +38,11 @@ class Size:
 
 
 SIZES = [Size("desktop", 1400, 1000), Size("projector", 1280, 720), Size("phone", 390, 844, phone=True)]
+# A phone's browser says so in its User-Agent (Playwright's is_mobile alone does not change it).
+PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+# Pages whose controls sit in the page, next to the chart, on a phone (ui.widgets.controls).
+CONTROLS_IN_PAGE = ("schedules", "grid-search", "lr-finder")
 TOOLS = [("playground", False), ("schedules", False), ("grid-search", False), ("lr-finder", True),
          ("stability-maps", True), ("network-training", True), ("fine-tuning", True)]
 
@@ -55,7 +61,9 @@ MEASURE = """() => {
                 h: Math.round(e.getBoundingClientRect().height)}));
   const toolbars = [...document.querySelectorAll('.js-plotly-plot .modebar-container')]
     .filter(e => e.getBoundingClientRect().height > 0).length;
-  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth, toolbars,
+  const settings = [...main.querySelectorAll("[data-testid='stExpander'] summary")]
+    .filter(e => /Settings/.test(e.innerText)).map(e => Math.round(e.getBoundingClientRect().top));
+  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth, toolbars, settings,
           chart: box && {top: Math.round(box.top), bottom: Math.round(box.bottom),
                          left: Math.round(box.left), right: Math.round(box.right)},
           small: ours.filter(t => t.h < MIN)};
@@ -67,7 +75,8 @@ def sized_contexts(browser):
     contexts = {}
     for size in SIZES:
         context = browser.new_context(viewport={"width": size.width, "height": size.height},
-                                      is_mobile=size.phone, has_touch=size.phone)
+                                      is_mobile=size.phone, has_touch=size.phone,
+                                      **({"user_agent": PHONE_UA} if size.phone else {}))
         context.set_default_timeout(WAIT_MS)
         contexts[size.name] = context
     yield contexts
@@ -98,7 +107,8 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
     c = m["chart"]
     print(f"\nviewport {tool} {size} {m['vw']}x{m['vh']}: main chart top {c and c['top']} bottom "
           f"{c and c['bottom']} (x {c and c['left']}-{c and c['right']}); scrollWidth {m['scrollWidth']}; "
-          f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}")
+          f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}; "
+          f"Settings expander at y={m['settings']}")
     assert c is not None, f"{tool} at {size}: no chart drawn"
     problems = []
     if not 0 <= c["top"] < m["vh"]:
@@ -109,6 +119,8 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
         problems.append(f"the page scrolls sideways: {m['scrollWidth']} px wide in {m['vw']}")
     if size.phone and m["toolbars"]:
         problems.append(f"{m['toolbars']} chart toolbars shown (they cover the legends on a phone)")
+    if size.phone and tool in CONTROLS_IN_PAGE and not (m["settings"] and m["settings"][0] < c["top"]):
+        problems.append(f"no Settings expander above the chart (controls in the drawer): {m['settings']}")
     if size.phone and m["small"]:
         problems.append(f"touch targets under {MIN_TARGET} px: {m['small']}")
     assert not problems, f"{tool} at {size}: " + "; ".join(problems)
