@@ -110,3 +110,11 @@ def test_after_a_run_the_collector_no_longer_walks_startup_objects():
     frozen = gc.get_freeze_count()
     assert frozen > 50_000
     assert len(gc.get_objects()) < frozen  # what a collection still walks
+
+
+@pytest.mark.parametrize("module", [charts, playground_runs])
+def test_docstring_examples(module):
+    import doctest
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
