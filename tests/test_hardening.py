@@ -328,3 +328,32 @@ def test_the_server_declines_websocket_compression(server):
             return [type(e).__name__ for e in ws.protocol.extensions]
 
     assert asyncio.run(extensions()) == []
+
+
+def test_a_superseded_request_keeps_its_button_press():
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from ui.guard import merge_requests
+
+    old = ClientState(page_name="playground", widget_states=WidgetStates(widgets=[
+        WidgetState(id="$$ID-1-preset", trigger_value=True), widget_state("$$ID-2-x", "double_value", 1)]))
+    new = ClientState(page_name="playground", widget_states=WidgetStates(widgets=[
+        widget_state("$$ID-2-x", "double_value", 2)]))
+    merged = {w.id: w for w in merge_requests(old, new).widget_states.widgets}
+    assert merged["$$ID-2-x"].double_value == 2          # the newest value wins
+    assert merged["$$ID-1-preset"].trigger_value is True  # the press is not lost
+    assert merge_requests(None, new) is new
+
+
+def test_the_gate_waits_for_a_pause_in_a_storm_but_not_for_a_single_change():
+    from ui.guard import MIN_RUN_INTERVAL_S, STORM_MAX_GAP_S, STORM_QUIET_S, RerunGate
+
+    gate = RerunGate()
+    assert gate.wait_s(100.0) < 0                          # idle: start at once
+    gate.last_start = 100.0
+    assert gate.wait_s(100.1) == pytest.approx(MIN_RUN_INTERVAL_S - 0.1)  # the rate limit
+    gate.recent.extend([100.20, 100.22, 100.24])          # 50 requests a second
+    assert gate.wait_s(100.25) == pytest.approx(100.24 + STORM_QUIET_S - 100.25)  # for a pause
+    assert gate.wait_s(100.45) < 0                         # paused 0.21 s: start
+    gate.recent.extend([100.9, 100.92, 100.94])           # still holding the key ...
+    assert gate.wait_s(100.95) == pytest.approx(100.0 + STORM_MAX_GAP_S - 100.95)  # a frame a second

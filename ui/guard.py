@@ -164,6 +164,12 @@ def _install_rerun_gate(app_session_module) -> None:
             # a restart, or from another replica): Streamlit drops the request, and with it
             # the student's edit; run the whole page with the browser's values instead.
             client_state = _without_fragment(client_state)
+        waiting = self.__dict__.get("_lrlab_gate")
+        if (client_state is not None and client_state.fragment_id and waiting is not None
+                and (waiting.pending is not None or any(_alive(r) for r in waiting.stopping))):
+            # a full run is waiting (or an unseen/stopped one still running): never run a
+            # fragment beside it; the full run that comes draws the fragment too
+            client_state = _without_fragment(client_state)
         if (client_state is None or client_state.fragment_id or self._state == shutdown
                 or not config.get_option("runner.fastReruns")):
             return original(self, client_state)
