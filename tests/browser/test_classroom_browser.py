@@ -7,12 +7,17 @@ student link with a forged or another room's instructor key can neither reveal n
 class; the instructor reveals and the run appears on every student's page (the delay is
 measured in each student's page and written to test-artifacts/classroom-latency.txt); the
 instructor's Next moves the students along, and a student may step back and return with
-"Back to live". Screenshots for the docs: the class dashboard and presenter mode with live
-votes (1280x720), and a student's phone (390x844).
+"Back to live". Screenshots: the class dashboard and presenter mode with live votes
+(1280x720), and a student's phone (390x844), in test-artifacts/; with
+``LRLAB_DOCS_SCREENSHOTS=1`` in docs/ (classroom-*.png), which is how the docs' pictures are
+refreshed:
+
+    LRLAB_DOCS_SCREENSHOTS=1 .venv/bin/python -m pytest -q tests/browser/test_classroom_browser.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -92,11 +97,12 @@ def start_class(page, app_url: str, browser_tools) -> tuple[str, str, str]:
 
 def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_tools, artifacts):
     expect = browser_tools.expect
+    shots = DOCS if os.environ.get("LRLAB_DOCS_SCREENSHOTS", "") not in ("", "0") else artifacts
     host = contexts(PRESENTER)
     code, token, join = start_class(host, app_url, browser_tools)
     assert parse_qs(urlsplit(join).query) == {"room": [code]}  # the join link has no host key
     join_path = urlsplit(join).path + "?" + urlsplit(join).query
-    host.screenshot(path=DOCS / "classroom-dashboard.png")
+    host.screenshot(path=shots / "classroom-dashboard.png")
 
     students = [contexts(PHONE), contexts(LAPTOP), contexts(LAPTOP)]
     for s in students:
@@ -125,7 +131,7 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     reveal.evaluate("e => e.scrollIntoView({block: 'end'})")
     host.mouse.move(5, 700)
     idle(host)
-    host.screenshot(path=DOCS / "classroom-presenter.png")
+    host.screenshot(path=shots / "classroom-presenter.png")
 
     # a student link cannot reveal or move the class, whatever host key it carries
     intruder = contexts(LAPTOP)
@@ -167,7 +173,7 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     expect(phone.get_by_text("2 of 3 answers right")).to_be_visible()
     expect(phone.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible()
     idle(phone)
-    phone.screenshot(path=DOCS / "classroom-student-phone.png")
+    phone.screenshot(path=shots / "classroom-student-phone.png")
 
     # the instructor moves on; the students follow; one steps back and returns
     for s in students:
