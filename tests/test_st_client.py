@@ -97,6 +97,27 @@ def test_playground_chart_rate_change_and_cached_reference(app_base):
     run(scenario())
 
 
+def test_a_button_in_the_fragment_that_changes_other_controls_reruns_the_page(app_base):
+    """'Use the best heavy ball' sits in the Playground's fragment but also sets the momentum
+    (a control outside it): the click must end in a full run showing the new momentum."""
+    async def scenario():
+        async with StreamlitClient(app_base, "/playground", "lr=0.05") as c:
+            c.set_widget("momentum", 0.5)
+            full = await c.rerun()
+            assert full.ok and not full.fragment_id, full.errors
+            button = next(w for w in c.widgets.values() if w.label.startswith("Use the best heavy"))
+            assert button.fragment_id  # drawn by the fragment
+            c.click(button.label)
+            r = await c.rerun()
+            assert r.ok, r.errors
+            assert r.runs >= 1 and r.status == "finished"  # ended in a full run
+            momentum = next(e.slider for _, e in r.elements
+                            if e.WhichOneof("type") == "slider" and e.slider.id.endswith("-momentum"))
+            assert len(momentum.value) == 1 and momentum.value[0] != 0.5  # the best β, not 0.5
+            assert "momentum=" in (r.query_string or c.query)
+    run(scenario())
+
+
 def test_junk_query_and_unknown_page_give_no_exception(app_base):
     async def scenario():
         async with StreamlitClient(app_base, "/playground", "lr=banana&steps=-5&surface=%00") as c:
