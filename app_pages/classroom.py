@@ -93,7 +93,7 @@ def start_or_join() -> None:
         st.subheader("Teach")
         st.markdown("Start a class: students join with a short code or a QR code, vote on each "
                     "prediction from their phones, and follow your slides.")
-        if st.button("Start a class", type="primary", icon=":material/add:"):
+        if st.button("Start a class", icon=":material/add:"):
             start_class()
             st.rerun()
     with join:

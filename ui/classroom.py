@@ -234,7 +234,7 @@ def _reveal(code: str, token: str, question: str) -> None:
 def reveal_button(m: Membership, question: str, label: str = "Reveal") -> None:
     """The instructor's Reveal: closes the vote and shows the answer on every screen. A callback,
     so the store has it before the page reruns (students see it sooner)."""
-    st.button(label, key=f"reveal:{question}", type="primary", icon=":material/visibility:",
+    st.button(label, key=f"reveal:{question}", icon=":material/visibility:",
               on_click=_reveal, args=(m.code, m.token, question))
     problem = st.session_state.pop(f"reveal-error:{question}", None)
     if problem:

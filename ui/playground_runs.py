@@ -44,7 +44,7 @@ def cached_run(scene: Scene):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _specs(key: str, labels: tuple[str, ...], _surface, _sweep) -> tuple[dict, dict, dict]:
-    return (trajectory_spec(_surface, _sweep, labels=list(labels)),
+    return (trajectory_spec(_surface, _sweep, height=600, labels=list(labels)),
             loss_spec(_surface, _sweep, labels=list(labels)),
             step_size_spec(_sweep, labels=list(labels)))
 
