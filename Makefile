@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 run: install
-	$(PY) -m streamlit run app.py --server.port 8501
+	$(PY) -m ui.guard run app.py --server.port 8501
 
 lint: install
 	$(PY) -m ruff check .
