@@ -4,6 +4,9 @@
 # Needs root (CI runs as root); safe to run again.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# Only the URL goes to stdout (the caller captures it); everything else, including what
+# pg_ctlcluster prints ("Removed stale pid file."), goes to stderr.
+exec 3>&1 1>&2
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
@@ -30,4 +33,4 @@ psql_as_postgres() { su postgres -c "psql -v ON_ERROR_STOP=1 -qtAc \"$1\""; }
   psql_as_postgres "CREATE ROLE lrlab LOGIN PASSWORD 'lrlab' CREATEDB" >&2
 [ "$(psql_as_postgres "SELECT 1 FROM pg_database WHERE datname='lrlab_test'")" = 1 ] ||
   su postgres -c "createdb -O lrlab lrlab_test" >&2
-echo "postgresql+psycopg://lrlab:lrlab@127.0.0.1:5432/lrlab_test"
+echo "postgresql+psycopg://lrlab:lrlab@127.0.0.1:5432/lrlab_test" >&3

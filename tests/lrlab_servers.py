@@ -8,6 +8,8 @@ Debian's nginx on it.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import re
 import shutil
@@ -20,6 +22,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+def run_async(coro):
+    """``asyncio.run(coro)`` on a thread of its own, so it works whatever loop this thread
+    has: while Playwright's sync API is open (the browser tests' fixtures), the main thread
+    counts as running an event loop and ``asyncio.run`` there raises."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def free_port() -> int:

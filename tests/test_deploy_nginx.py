@@ -8,7 +8,7 @@ Locally the module skips with a reason when nginx is missing; in CI (CI set) it 
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -27,6 +27,7 @@ from tests.lrlab_servers import (
     guarded_server,
     nginx_binary,
     render_nginx_conf,
+    run_async,
     running_nginx,
 )
 
@@ -123,11 +124,11 @@ def test_nginx_serves_only_what_the_app_needs(deployment):
 
 def test_a_websocket_needs_a_same_site_origin(deployment):
     front, _ = deployment
-    assert asyncio.run(_open_ws(front, None)) == 403
-    assert asyncio.run(_open_ws(front, "http://evil.example")) == 403
-    assert asyncio.run(_open_ws(front, f"{front}.evil.example")) == 403
-    assert asyncio.run(_open_ws(front, "https://share.streamlit.io")) == 403  # Streamlit allows it
-    assert asyncio.run(_open_ws(front, front)) == "open"
+    assert run_async(_open_ws(front, None)) == 403
+    assert run_async(_open_ws(front, "http://evil.example")) == 403
+    assert run_async(_open_ws(front, f"{front}.evil.example")) == 403
+    assert run_async(_open_ws(front, "https://share.streamlit.io")) == 403  # Streamlit allows it
+    assert run_async(_open_ws(front, front)) == "open"
 
 
 def test_the_app_runs_through_nginx_over_the_websocket(deployment):
@@ -140,7 +141,7 @@ def test_the_app_runs_through_nginx_over_the_websocket(deployment):
             r = await c.rerun()
             assert r.ok, r.errors
 
-    asyncio.run(go())
+    run_async(go())
 
 
 def test_one_browser_sticks_to_one_replica_and_browsers_spread(deployment):
@@ -151,27 +152,20 @@ def test_one_browser_sticks_to_one_replica_and_browsers_spread(deployment):
 
     before = counts()
     for _ in range(6):
-        assert asyncio.run(_open_ws(front, front, cookie="one-student")) == "open"
+        assert run_async(_open_ws(front, front, cookie="one-student")) == "open"
     after = counts()
     grown = [a - b for a, b in zip(after, before, strict=True)]
     assert sorted(grown) == [0, 6], grown  # every connection (and reconnection) on one replica
 
     before = after
     for i in range(16):  # 16 browsers: all on one replica has odds 2 in 65,536
-        assert asyncio.run(_open_ws(front, front, cookie=f"student-{i}")) == "open"
+        assert run_async(_open_ws(front, front, cookie=f"student-{i}")) == "open"
     grown = [a - b for a, b in zip(counts(), before, strict=True)]
     assert sum(grown) == 16 and min(grown) >= 1, grown
 
 
-def test_the_page_loads_through_nginx_in_chromium(deployment):
-    """A real browser: the page, its assets, host-config and the websocket, all via nginx."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright Python package is not installed")
-    if not Path("/usr/bin/chromium").exists():
-        _missing("Chromium not found at /usr/bin/chromium")
-    front, _ = deployment
+def _load_in_chromium(sync_playwright, front: str) -> tuple[set[str], list[tuple[int, str]]]:
+    """Open PAGE through nginx in Chromium: (cookie names, [(status, url) of failed responses])."""
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     failed = []
@@ -185,11 +179,26 @@ def test_the_page_loads_through_nginx_in_chromium(deployment):
             page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']")
             page.locator(".js-plotly-plot").first.wait_for()
             page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "nginx-page.png"))
             cookies = {c["name"] for c in page.context.cookies()}
         finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "nginx-page.png"))
             browser.close()
+    return cookies, failed
+
+
+def test_the_page_loads_through_nginx_in_chromium(deployment):
+    """A real browser: the page, its assets, host-config and the websocket, all via nginx."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright Python package is not installed")
+    if not Path("/usr/bin/chromium").exists():
+        _missing("Chromium not found at /usr/bin/chromium")
+    front, _ = deployment
+    # On a thread of its own: the browser tests' Playwright may still be open on this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        cookies, failed = pool.submit(_load_in_chromium, sync_playwright, front).result()
     assert "lrlab_replica" in cookies
     # The frontend first probes <page>/_stcore/{health,host-config} (a base path guess) and
     # falls back to /_stcore/...: those 404s are its own; nothing else may fail.

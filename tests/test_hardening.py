@@ -27,7 +27,7 @@ from benchmarks.st_client import StreamlitClient, widget_state
 from engine import formula as formulas
 from engine import maps, networks
 from engine.textlimits import MAX_LIST_CHARS, MAX_LIST_ITEMS, list_parts
-from tests.lrlab_servers import guarded_server, healthy
+from tests.lrlab_servers import guarded_server, healthy, run_async
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -172,7 +172,7 @@ async def _send_junk(base: str, frame) -> int | None:
 def test_a_junk_frame_logs_one_line_and_no_traceback(server, frame, code, line):
     base, log = server
     before = log.read_text(errors="replace")
-    assert asyncio.run(_send_junk(base, frame)) == code
+    assert run_async(_send_junk(base, frame)) == code
     deadline = time.monotonic() + 10
     while (line or "\n") not in log.read_text(errors="replace")[len(before):] \
             and time.monotonic() < deadline:
@@ -221,7 +221,7 @@ def test_clear_cache_over_the_websocket_is_refused(server):
             r = await c.rerun()  # the session still works
             assert r.ok, r.errors
 
-    asyncio.run(go())
+    run_async(go())
     new = log.read_text(errors="replace")[len(before):]
     assert new.count("Refused a clear_cache request") == 1, new
 
@@ -277,7 +277,7 @@ def test_a_rerun_storm_does_not_stall_another_session(server):
             assert last.ok, last.errors
             return quiet[1:], during, starts
 
-    quiet, during, starts = asyncio.run(go())
+    quiet, during, starts = run_async(go())
     print(f"rerun without a storm {quiet}, during a storm {during}; storm runs started {starts}")
     # Under 1 s; on a machine so loaded that a quiet rerun is slow, 3x the quiet median.
     # Before the fix: 14-32 s (20.4 s measured here).
@@ -315,7 +315,7 @@ def test_a_new_session_whose_first_rerun_carries_widget_values_keeps_them(server
             finally:
                 await c2.close()
 
-    query = asyncio.run(go())
+    query = run_async(go())
     assert query is not None and "seed=5" in query, query
     assert "drawing its page once unseen" in log.read_text(errors="replace")
 
@@ -330,7 +330,7 @@ def test_the_server_declines_websocket_compression(server):
                                       origin=websockets.Origin(base)) as ws:
             return [type(e).__name__ for e in ws.protocol.extensions]
 
-    assert asyncio.run(extensions()) == []
+    assert run_async(extensions()) == []
 
 
 def test_a_superseded_request_keeps_its_button_press():

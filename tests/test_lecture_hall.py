@@ -27,7 +27,7 @@ from store.classroom import Classroom, votes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from lrlab_servers import free_port, guarded_server, nginx_binary, running_nginx  # noqa: E402
+from lrlab_servers import free_port, guarded_server, nginx_binary, run_async, running_nginx  # noqa: E402
 from st_client import StreamlitClient  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -157,7 +157,7 @@ def test_sixty_students_on_two_replicas_behind_nginx(tmp_path):
         front = stack.enter_context(running_nginx(free_port(), [r.removeprefix("http://") for r in replicas],
                                                   tmp_path / "nginx"))
         before = [_connects(r) for r in replicas]
-        question, final = asyncio.run(lecture(front, room.code, token))
+        question, final = run_async(lecture(front, room.code, token))
         served = [_connects(r) - b for r, b in zip(replicas, before, strict=True)]
     assert sum(served) == STUDENTS + 1 and min(served) >= 10, served  # spread over both replicas
     with store.engine.connect() as conn:

@@ -17,6 +17,7 @@ import pytest
 from benchmarks import st_client
 from benchmarks.st_client import StreamlitClient
 from tests.browser.conftest import ARTIFACTS, ServerError, _free_port, _healthy, _python, serve_app
+from tests.lrlab_servers import run_async
 
 RAISING_APP = textwrap.dedent("""
     import streamlit as st
@@ -63,7 +64,7 @@ def serve_script(script: Path, log_path: Path):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    return run_async(coro)
 
 
 def test_doctests():
