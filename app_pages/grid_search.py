@@ -8,13 +8,61 @@ from charts.playground import trajectory_figure
 from charts.tuning import grid_figure, loss_curves_figure
 from engine import data, descent, grid_search, surfaces
 from engine.scene import CUSTOM, build_surface, checked_rate_range, markdown_text
-from ui import formula_input
+from engine.urlstate import Choice, Number
+from ui import formula_input, urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
+from ui.urlstate import SurfaceLink, init
 from ui.widgets import chart_text, controls, themed
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
+BEST = -1  # the run shown: the best one (the link's default)
+
+
+def on_surface(v) -> bool:
+    return v["on"] == "surface"
+
+
+def defaults(v) -> dict:
+    return SURFACE_DEFAULTS if on_surface(v) else NETWORK_DEFAULTS
+
+
+def cap(v) -> int:
+    return grid_search.MAX_RATES if on_surface(v) else grid_search.MAX_NETWORK_RATES
+
+
+# The page's settings in its link (the surface, your own formula too, through SURFACE; the
+# rest here), written sparsely: a value at its default is left out.
+SURFACE = SurfaceLink("grid_", "grid_surface", surfaces.names()[0])
+FIELDS = (
+    Choice("on", "surface", ("surface", "network")),
+    Choice("criterion", grid_search.CRITERIA[0], grid_search.CRITERIA, when=on_surface),
+    Choice("data", data.NAMES[0], data.NAMES, when=lambda v: not on_surface(v)),
+    Number("lo", lambda v: defaults(v)["lo"]),  # any finite number: the page refuses a bad range
+    Number("hi", lambda v: defaults(v)["hi"]),
+    Number("n", lambda v: defaults(v)["n"], lo=0, hi=cap, integer=True),
+    Number("steps", lambda v: defaults(v)["steps"], lo=0, hi=1000, integer=True),
+    Number("seeds", NETWORK_DEFAULTS["seeds"], lo=0, hi=grid_search.MAX_SEEDS, integer=True,
+           when=lambda v: not on_surface(v)),
+    # The run shown: its index in the grid (the link's grid, or the default one the page runs
+    # instead of a grid of fewer than 2 rates); BEST: the best rate's.
+    Number("show", BEST, lo=BEST, hi=lambda v: (v["n"] if v["n"] >= 2 else defaults(v)["n"]) - 1,
+           integer=True),
+)
+
+
+def put_settings(v: dict) -> None:
+    """Put a link's settings into the widgets' state (before they are drawn)."""
+    ss = st.session_state
+    on = ss["grid_target"] = v["on"]
+    if on == "surface":
+        ss["grid_criterion"] = v["criterion"]
+    else:
+        ss["grid_data"], ss["grid_seeds"] = v["data"], v["seeds"]
+    ss[f"grid_lo_{on}"], ss[f"grid_hi_{on}"] = float(v["lo"]), float(v["hi"])
+    ss[f"grid_n_{on}"], ss[f"grid_steps_{on}"] = v["n"], v["steps"]
+    ss["grid_linked_pick"] = v["show"]  # the run shown, once the grid has run
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -33,35 +81,41 @@ st.title("Grid search")
 st.caption("Try many rates at once, spaced evenly on a log scale, and keep the one that did best "
            "within the same budget of steps.")
 
-# The surface (your own formula too) lives in the link; the other settings in the session.
-if formula_input.restore_link("grid_", "grid_surface", surfaces.names()[0]):
-    st.session_state["grid_target"] = "surface"
+# Every setting, the surface and your own formula too, lives in the link (ui.urlstate).
+linked = urlstate.restore("grid", FIELDS, sentinel="grid_target", surface=SURFACE)
+if linked is not None:
+    put_settings(linked)
 formula, box = "", None
 with controls():
-    target = st.radio("Run on", ["surface", "network"], horizontal=True, key="grid_target")
-    d = SURFACE_DEFAULTS if target == "surface" else NETWORK_DEFAULTS
+    target = st.radio("Run on", ["surface", "network"], horizontal=True,
+                      key=init("grid_target", "surface"))
+    d = defaults({"on": target})
     if target == "surface":
-        where = st.selectbox("Surface", formula_input.surface_names(), key="grid_surface",
+        where = st.selectbox("Surface", formula_input.surface_names(),
+                             key=init("grid_surface", SURFACE.default),
                              format_func=formula_input.surface_title)
         if where == CUSTOM:
             own = formula_input.formula_input("grid_")
             formula, box = own.formula, own.box
-        criterion = st.radio("Best means", grid_search.CRITERIA, key="grid_criterion")
-        cap = grid_search.MAX_RATES
+        criterion = st.radio("Best means", grid_search.CRITERIA,
+                             key=init("grid_criterion", grid_search.CRITERIA[0]))
     else:
-        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES, key="grid_data")
+        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES,
+                             key=init("grid_data", data.NAMES[0]))
         criterion = "final loss"
-        cap = grid_search.MAX_NETWORK_RATES
-    lo = st.number_input("Smallest rate", value=d["lo"], format="%.4g", step=None, key=f"grid_lo_{target}")
-    hi = st.number_input("Largest rate", value=d["hi"], format="%.4g", step=None, key=f"grid_hi_{target}")
-    n = st.number_input(f"Rates in the grid (up to {cap})", min_value=0, max_value=cap, value=d["n"],
-                        key=f"grid_n_{target}")
-    steps = st.number_input("Steps per run", min_value=0, max_value=1000, value=d["steps"], step=50,
-                            key=f"grid_steps_{target}")
+    most = cap({"on": target})
+    lo = st.number_input("Smallest rate", format="%.4g", step=None, key=init(f"grid_lo_{target}", d["lo"]))
+    hi = st.number_input("Largest rate", format="%.4g", step=None, key=init(f"grid_hi_{target}", d["hi"]))
+    n = st.number_input(f"Rates in the grid (up to {most})", min_value=0, max_value=most,
+                        key=init(f"grid_n_{target}", d["n"]))
+    steps = st.number_input("Steps per run", min_value=0, max_value=1000, step=50,
+                            key=init(f"grid_steps_{target}", d["steps"]))
     seeds = 1
     if target == "network":
         seeds = st.number_input("Seeds (initial weights and batch order)", min_value=0,
-                                max_value=grid_search.MAX_SEEDS, value=d["seeds"], key="grid_seeds")
+                                max_value=grid_search.MAX_SEEDS, key=init("grid_seeds", d["seeds"]))
+typed = {"on": target, "lo": float(lo), "hi": float(hi), "n": int(n), "steps": int(steps),
+         **({"criterion": criterion} if target == "surface" else {"data": where, "seeds": int(seeds)})}
 
 lo, hi, problem = checked_rate_range(lo, hi, (d["lo"], d["hi"]))
 problems = [problem] if problem else []
@@ -74,9 +128,7 @@ if steps < 1:
 if seeds < 1:
     problems.append(f"The network needs at least one seed. Using {d.get('seeds', 1)}.")
     seeds = d.get("seeds", 1)
-link = formula_input.surface_to_link(where, formula, box) if target == "surface" else {}
-for p in [*formula_input.sync_link("grid_", link), *problems]:
-    st.warning(p, icon=":material/warning:")
+notes = st.container()  # the link's warnings and the settings' problems, above the results
 lo, hi, n, steps, seeds = float(lo), float(hi), int(n), int(steps), int(seeds)
 
 if target == "surface":
@@ -107,9 +159,10 @@ else:
 options = list(range(n))
 default = g.best_index if g.best_index is not None else 0
 config = (target, where, formula, box, lo, hi, n, steps, seeds, criterion)
+linked_pick = st.session_state.pop("grid_linked_pick", BEST)
 if st.session_state.get("grid_config") != config or st.session_state.get("grid_pick") not in options:
     st.session_state["grid_config"] = config
-    st.session_state["grid_pick"] = default
+    st.session_state["grid_pick"] = linked_pick if linked_pick in options else default
 event = st.session_state.get("grid_chart")
 points = event.selection.points if event is not None and hasattr(event, "selection") else []
 if points and st.session_state.get("grid_clicked") != points[0].get("x"):
@@ -117,6 +170,13 @@ if points and st.session_state.get("grid_clicked") != points[0].get("x"):
     st.session_state["grid_pick"] = int(np.argmin(np.abs(np.log10(g.rates) - np.log10(points[0]["x"]))))
 pick = st.select_slider("Show the run at rate", options=options, key="grid_pick",
                         format_func=lambda i: f"{g.rates[i]:.4g}")
+link = formula_input.surface_to_link(where, formula, box) if target == "surface" else {}
+with notes:
+    for w in urlstate.sync("grid", {**typed, "show": BEST if pick == default else int(pick)}, FIELDS,
+                           extra=link, sparse=True):
+        st.warning(f"In the link: {w}", icon=":material/link:")
+    for p in problems:
+        st.warning(p, icon=":material/warning:")
 
 st.plotly_chart(grid_figure(g.rates, final, g.regimes, title=f"{y_title.capitalize()} after {steps} steps",
                             y_title=y_title, best_index=g.best_index, markers=markers,

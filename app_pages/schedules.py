@@ -8,13 +8,52 @@ from charts.playground import trajectory_figure
 from charts.tuning import loss_curves_figure, rate_figure
 from engine import data, diagnose, schedule_runs, schedules
 from engine.scene import CUSTOM, build_surface, markdown_text
-from ui import formula_input
+from engine.urlstate import Choice, Number
+from ui import formula_input, urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
+from ui.urlstate import SurfaceLink, init
 from ui.widgets import chart_text, controls, themed
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
 DEFAULT_SURFACE = "himmelblau"
+DEFAULT_SCHEDULE = "cosine"
+OPTION_NAMES = tuple(dict.fromkeys(o for opts in schedules.OPTIONS.values() for o in opts))
+
+
+def on_surface(v) -> bool:
+    return v["on"] == "surface"
+
+
+def option_field(opt: str) -> Number:
+    """A schedule's option in the link: only for the schedules that take it, any finite number
+    (the page says why a value cannot be used, as for one typed)."""
+    return Number(opt, lambda v: float(schedules.OPTIONS[v["schedule"]][opt]),
+                  when=lambda v: opt in schedules.OPTIONS[v["schedule"]])
+
+
+# The page's settings in its link (the surface, your own formula too, through SURFACE; the
+# rest here), written sparsely: a value at its default is left out.
+SURFACE = SurfaceLink("sch_", "sch_surface", DEFAULT_SURFACE)
+FIELDS = (
+    Choice("on", "surface", ("surface", "network")),
+    Choice("data", data.NAMES[0], data.NAMES, when=lambda v: not on_surface(v)),
+    Choice("schedule", DEFAULT_SCHEDULE, schedules.ALL_NAMES),
+    Number("lr", DEFAULTS["lr"]),  # any finite number: the page refuses one that cannot train
+    Number("steps", DEFAULTS["steps"], lo=0, hi=1000, integer=True),
+    *(option_field(o) for o in OPTION_NAMES),
+)
+
+
+def put_settings(v: dict) -> None:
+    """Put a link's settings into the widgets' state (before they are drawn)."""
+    ss = st.session_state
+    ss["sch_target"], ss["sch_name"] = v["on"], v["schedule"]
+    if "data" in v:
+        ss["sch_data"] = v["data"]
+    ss["sch_lr"], ss["sch_steps"] = float(v["lr"]), int(v["steps"])
+    for opt in schedules.OPTIONS[v["schedule"]]:
+        ss[f"sch_{v['schedule']}_{opt}"] = float(v[opt])
 HELP = {
     "factor": "Multiply the rate by this at each drop (between 0 and 1).",
     "every_fraction": "Drop the rate every this fraction of the run.",
@@ -47,30 +86,35 @@ st.title("Schedules")
 st.caption("A schedule changes the rate as training goes. Here each one runs beside a constant rate "
            "with the same peak, on the same problem, from the same start.")
 
-# The surface (your own formula too) lives in the link; the other settings in the session.
-if formula_input.restore_link("sch_", "sch_surface", DEFAULT_SURFACE):
-    st.session_state["sch_target"] = "surface"
+# Every setting, the surface and your own formula too, lives in the link (ui.urlstate).
+linked = urlstate.restore("sch", FIELDS, sentinel="sch_target", surface=SURFACE)
+if linked is not None:
+    put_settings(linked)
 formula, box = "", None
 with controls():
-    target = st.radio("Run on", ["surface", "network"], horizontal=True, key="sch_target")
+    target = st.radio("Run on", ["surface", "network"], horizontal=True, key=init("sch_target", "surface"))
     if target == "surface":
-        where = st.selectbox("Surface", formula_input.surface_names(), key="sch_surface",
+        where = st.selectbox("Surface", formula_input.surface_names(),
+                             key=init("sch_surface", DEFAULT_SURFACE),
                              format_func=formula_input.surface_title)
         if where == CUSTOM:
             own = formula_input.formula_input("sch_")
             formula, box = own.formula, own.box
     else:
-        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES, key="sch_data")
-    name = st.selectbox("Schedule", schedules.ALL_NAMES, index=schedules.ALL_NAMES.index("cosine"),
-                        format_func=schedules.ALL_TITLES.get, key="sch_name")
-    lr = st.number_input("Peak rate", value=DEFAULTS["lr"], format="%.4g", step=None, key="sch_lr")
-    steps = st.number_input("Steps", min_value=0, max_value=1000, value=DEFAULTS["steps"], step=50,
-                            key="sch_steps")
+        where = st.selectbox("Data set (small MLP, mini-batches of 64)", data.NAMES,
+                             key=init("sch_data", data.NAMES[0]))
+    name = st.selectbox("Schedule", schedules.ALL_NAMES, format_func=schedules.ALL_TITLES.get,
+                        key=init("sch_name", DEFAULT_SCHEDULE))
+    lr = st.number_input("Peak rate", format="%.4g", step=None, key=init("sch_lr", DEFAULTS["lr"]))
+    steps = st.number_input("Steps", min_value=0, max_value=1000, step=50,
+                            key=init("sch_steps", DEFAULTS["steps"]))
     options = {}
     for opt, default in schedules.OPTIONS[name].items():
-        options[opt] = st.number_input(opt.replace("_", " "), value=float(default), format="%.4g",
-                                       step=None, key=f"sch_{name}_{opt}", help=HELP.get(opt))
+        options[opt] = st.number_input(opt.replace("_", " "), format="%.4g", step=None,
+                                       key=init(f"sch_{name}_{opt}", float(default)), help=HELP.get(opt))
+typed_options = dict(options)
 
+typed = {"lr": lr, "steps": steps}  # as the widgets show them, for the link
 problems = []
 if not (np.isfinite(lr) and lr > 0):
     problems.append(f"The peak rate must be positive; {lr:g} cannot train. Using {DEFAULTS['lr']:g}.")
@@ -85,7 +129,11 @@ except ValueError as e:
     problems.append(f"{e} Using this schedule's default settings instead.")
     options = {}
 link = formula_input.surface_to_link(where, formula, box) if target == "surface" else {}
-for p in [*formula_input.sync_link("sch_", link), *problems]:
+settings = {"on": target, "schedule": name, "lr": float(typed["lr"]), "steps": int(typed["steps"]),
+            **({} if target == "surface" else {"data": where}), **typed_options}
+for w in urlstate.sync("sch", settings, FIELDS, extra=link, sparse=True):
+    st.warning(f"In the link: {w}", icon=":material/link:")
+for p in problems:
     st.warning(p, icon=":material/warning:")
 
 opts = tuple(sorted(options.items()))

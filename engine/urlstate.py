@@ -29,13 +29,27 @@ e.g. each optimizer's own rates:
 ...      Numbers("lr", lambda v: rates[v["opt"]], lo=1e-4, hi=10))
 >>> parse({"opt": "adam"}, f)[0]
 {'opt': 'adam', 'lr': (0.001,)}
+
+A field may apply only when the fields before it say so (``when``, a callable of the values
+parsed so far): otherwise the link's value is ignored and none is written, e.g. a
+schedule's own options. ``to_query(..., sparse=True)`` leaves out every value that equals
+its default, for a short link that parses back to the same values:
+
+>>> f = (Choice("schedule", "cosine", ("cosine", "step")),
+...      Number("factor", 0.5, lo=0, hi=1, when=lambda v: v["schedule"] == "step"))
+>>> parse({"schedule": "cosine", "factor": "0.1"}, f)
+({'schedule': 'cosine'}, [])
+>>> to_query({"schedule": "step", "factor": 0.5}, f, sparse=True)
+{'schedule': 'step'}
+>>> parse({"schedule": "step"}, f)[0]
+{'schedule': 'step', 'factor': 0.5}
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 Default = Any  # a value, or a callable of the values parsed so far
@@ -78,6 +92,11 @@ def _same(a: float, b: float) -> bool:
 class Field:
     key: str
     default: Default
+    # Whether the field applies, given the values parsed before it (None: always).
+    when: Callable[[Mapping[str, Any]], bool] | None = field(default=None, kw_only=True)
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        return self.when is None or bool(self.when(values))
 
     def default_for(self, values: Mapping[str, Any]) -> Any:
         return self.default(values) if callable(self.default) else self.default
@@ -230,10 +249,13 @@ def _raw(value: Any) -> str:
 
 def parse(query: Mapping[str, Any], fields: Sequence[Field]) -> tuple[dict[str, Any], list[str]]:
     """Every field's value from ``query`` (its default when absent or junk), and a warning
-    sentence per problem, in the fields' order. Keys that no field knows are ignored."""
+    sentence per problem, in the fields' order. Keys that no field knows are ignored, and so
+    are those of a field that does not apply (its ``when``): it gets no value."""
     values: dict[str, Any] = {}
     warnings: list[str] = []
     for f in fields:
+        if not f.applies(values):
+            continue
         if f.key in query and query[f.key] is not None:
             values[f.key] = f.parse(_raw(query[f.key]), values, warnings)
         else:
@@ -241,6 +263,16 @@ def parse(query: Mapping[str, Any], fields: Sequence[Field]) -> tuple[dict[str, 
     return values, warnings
 
 
-def to_query(values: Mapping[str, Any], fields: Sequence[Field]) -> dict[str, str]:
-    """The query parameters that restore ``values`` (every field, in order)."""
-    return {f.key: f.text(values[f.key]) for f in fields}
+def to_query(values: Mapping[str, Any], fields: Sequence[Field], sparse: bool = False
+             ) -> dict[str, str]:
+    """The query parameters that restore ``values``: every field that applies, in order
+    (``sparse``: only those whose value differs from its default)."""
+    query: dict[str, str] = {}
+    for f in fields:
+        if not f.applies(values):
+            continue
+        text = f.text(values[f.key])
+        if sparse and text == f.text(f.default_for(values)):
+            continue
+        query[f.key] = text
+    return query
