@@ -7,13 +7,46 @@ from charts import describe, export
 from charts.tuning import loss_curves_figure, range_test_figure
 from engine import data, lr_finder, mlp, optimizers
 from engine.scene import checked_rate_range
+from engine.urlstate import Choice, Flag, Number
+from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
+from ui.urlstate import init
 from ui.widgets import chart_text, controls, group, optimizer_help
 
 D = {"min_lr": lr_finder.DEFAULT_MIN_LR, "max_lr": lr_finder.DEFAULT_MAX_LR, "steps": lr_finder.DEFAULT_STEPS,
      "seeds": 3, "batch": 64}
 DASH = "—"
+PENDING = "pending"  # "Check it" asked for (a click or a link), before the suggestion is known
+# The page's settings in its link (engine.urlstate parses them; junk warns and falls back),
+# written sparsely: a value at its default is left out.
+FIELDS = (
+    Choice("data", data.NAMES[0], data.NAMES),
+    Choice("opt", "sgd", tuple(optimizers.names())),
+    Number("min", D["min_lr"]),  # any finite number: the page refuses a bad range
+    Number("max", D["max_lr"]),
+    Number("steps", D["steps"], lo=0, hi=1000, integer=True),
+    Number("seeds", D["seeds"], lo=0, hi=8, integer=True),
+    Number("batch", D["batch"], lo=0, hi=1024, integer=True),
+    Number("beta", lr_finder.DEFAULT_BETA, lo=0.0, hi=0.99, step=0.01),
+    Number("stop", lr_finder.DEFAULT_STOP, lo=1.5, hi=10.0, step=0.5),
+    Number("skip", lr_finder.DEFAULT_SKIP, lo=0.0, hi=0.5, step=0.05),
+    Flag("check", False),  # the check below is shown
+)
+
+
+def put_settings(v: dict) -> None:
+    """Put a link's settings into the widgets' state (before they are drawn)."""
+    ss = st.session_state
+    ss["lrf_data"], ss["lrf_opt"] = v["data"], v["opt"]
+    ss["lrf_min"], ss["lrf_max"] = float(v["min"]), float(v["max"])
+    ss["lrf_steps"], ss["lrf_seeds"], ss["lrf_batch"] = v["steps"], v["seeds"], v["batch"]
+    ss["lrf_beta"], ss["lrf_stop"], ss["lrf_skip"] = float(v["beta"]), float(v["stop"]), float(v["skip"])
+    ss["lrf_checked"] = PENDING if v["check"] else None
+
+
+def ask_check() -> None:
+    st.session_state["lrf_checked"] = PENDING
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -38,27 +71,40 @@ st.caption("Leslie Smith's test, as fastai's lr_find and torch-lr-finder run it:
            "with the rate growing exponentially from tiny to huge, and watch where the loss falls "
            "fastest and where it blows up.")
 
+linked = urlstate.restore("lrf", FIELDS, sentinel="lrf_data")
+if linked is not None:
+    put_settings(linked)
 with controls():
-    dataset = st.selectbox("Data set (small MLP)", data.NAMES, key="lrf_data")
-    opt = st.selectbox("Optimizer", optimizers.names(), key="lrf_opt",
+    dataset = st.selectbox("Data set (small MLP)", data.NAMES, key=init("lrf_data", data.NAMES[0]))
+    opt = st.selectbox("Optimizer", optimizers.names(), key=init("lrf_opt", "sgd"),
                        format_func=lambda k: optimizers.get(k).label,
                        help=optimizer_help("The test, and the check below, train with this optimizer: "
                                            "a rate means something different for each."))
-    min_lr = st.number_input("Smallest rate", value=D["min_lr"], format="%.3g", step=None, key="lrf_min")
-    max_lr = st.number_input("Largest rate", value=D["max_lr"], format="%.3g", step=None, key="lrf_max")
+    min_lr = st.number_input("Smallest rate", format="%.3g", step=None, key=init("lrf_min", D["min_lr"]))
+    max_lr = st.number_input("Largest rate", format="%.3g", step=None, key=init("lrf_max", D["max_lr"]))
     steps = st.number_input("Steps (the rate grows over these)", min_value=0, max_value=1000,
-                            value=D["steps"], step=50, key="lrf_steps")
+                            step=50, key=init("lrf_steps", D["steps"]))
     seeds = st.number_input("Seeds (initial weights and batch order)", min_value=0, max_value=8,
-                            value=D["seeds"], key="lrf_seeds")
+                            key=init("lrf_seeds", D["seeds"]))
     batch = st.number_input("Mini-batch size (0: the whole training set)", min_value=0, max_value=1024,
-                            value=D["batch"], step=16, key="lrf_batch")
+                            step=16, key=init("lrf_batch", D["batch"]))
     with group("How the curve is read"):
-        beta = st.slider("Smoothing β (moving average)", 0.0, 0.99, lr_finder.DEFAULT_BETA, 0.01,
-                         key="lrf_beta")
-        stop = st.slider("Stop when the smoothed loss exceeds this × its best", 1.5, 10.0,
-                         lr_finder.DEFAULT_STOP, 0.5, key="lrf_stop")
-        skip = st.slider("Warm-up fraction left out of the slope rule", 0.0, 0.5,
-                         lr_finder.DEFAULT_SKIP, 0.05, key="lrf_skip")
+        beta = st.slider("Smoothing β (moving average)", 0.0, 0.99, step=0.01,
+                         key=init("lrf_beta", lr_finder.DEFAULT_BETA))
+        stop = st.slider("Stop when the smoothed loss exceeds this × its best", 1.5, 10.0, step=0.5,
+                         key=init("lrf_stop", lr_finder.DEFAULT_STOP))
+        skip = st.slider("Warm-up fraction left out of the slope rule", 0.0, 0.5, step=0.05,
+                         key=init("lrf_skip", lr_finder.DEFAULT_SKIP))
+typed = {"data": dataset, "opt": opt, "min": float(min_lr), "max": float(max_lr), "steps": int(steps),
+         "seeds": int(seeds), "batch": int(batch), "beta": float(beta), "stop": float(stop),
+         "skip": float(skip)}
+
+
+def sync_link(checked: bool) -> None:
+    """The settings (and whether the check is shown) into the URL; the link's warnings shown."""
+    with notes:
+        for w in urlstate.sync("lrf", {**typed, "check": checked}, FIELDS, sparse=True):
+            st.warning(f"In the link: {w}", icon=":material/link:")
 
 min_lr, max_lr, problem = checked_rate_range(min_lr, max_lr, (D["min_lr"], D["max_lr"]))
 problems = [problem] if problem else []
@@ -68,6 +114,7 @@ if steps < 2:
 if seeds < 1:
     problems.append(f"The test needs at least one seed. Using {D['seeds']}.")
     seeds = D["seeds"]
+notes = st.container()  # the link's warnings, once the suggestion (and the check) is known
 for p in problems:
     st.warning(p, icon=":material/warning:")
 min_lr, max_lr, steps, seeds, batch = float(min_lr), float(max_lr), int(steps), int(seeds), int(batch)
@@ -80,10 +127,16 @@ try:
         res = range_tests(dataset, min_lr, max_lr, steps, seeds, batch, float(beta), float(stop),
                           float(skip), opt)
 except ValueError as e:  # e.g. the loss blew up at once: say so and stop here
+    sync_link(st.session_state.get("lrf_checked") == PENDING)
     st.error(f"{e}", icon=":material/error:")
     st.stop()
-
 t = res.tests[0]
+rate = float(t.suggestion)
+key = (dataset, rate, batch, opt)  # the check shown: trained at this suggestion
+if st.session_state.get("lrf_checked") == PENDING:
+    st.session_state["lrf_checked"] = key
+sync_link(st.session_state.get("lrf_checked") == key)
+
 seed_labels = [f"seed {s}" for s in res.seeds]
 st.plotly_chart(range_test_figure(res.tests, seed_labels), key="lrf_curve")
 chart_text(describe.range_test_text(res.tests, seed_labels))
@@ -132,12 +185,9 @@ st.caption("One row per seed and step kept: the rate, the training loss after th
            "smoothed value (the curves above), in the engine's own numbers. Built when you click.")
 
 st.header("Check it")
-rate = float(t.suggestion)
 st.write(f"Train the network from the same start with {optimizers.get(opt).label} for "
          f"{lr_finder.CHECK_STEPS} steps at the suggestion ({rate:.3g}), at 10× and at 0.1×.")
-key = (dataset, rate, batch, opt)
-if st.button("Check it", icon=":material/play_arrow:", key="lrf_check"):
-    st.session_state["lrf_checked"] = key
+st.button("Check it", icon=":material/play_arrow:", key="lrf_check", on_click=ask_check)
 if st.session_state.get("lrf_checked") == key:
     with st.spinner(f"Training at {rate:.3g}, {10 * rate:.3g} and {rate / 10:.3g} "
                     f"for {lr_finder.CHECK_STEPS} steps…"):
