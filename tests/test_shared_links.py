@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import urlstate
-from engine.urlstate import Choice, Number
-
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
 WIDGETS = ("selectbox", "number_input", "radio", "slider", "select_slider", "text_input", "checkbox")
@@ -228,19 +225,3 @@ def test_range_test_junk_link_warns_and_uses_defaults():
     assert at.selectbox(key="lrf_opt").value == "sgd" and at.selectbox(key="lrf_data").value == "digits"
     assert at.slider(key="lrf_beta").value == pytest.approx(0.33) and at.metric
     assert len(at.get("plotly_chart")) == 1  # no check asked for
-
-
-# ---------------------------------------------------------------------------
-# The shared fields: conditional and sparse
-# ---------------------------------------------------------------------------
-
-
-def test_conditional_fields_and_sparse_links_round_trip():
-    fields = (Choice("on", "surface", ("surface", "network")),
-              Choice("data", "digits", ("digits", "moons"), when=lambda v: v["on"] == "network"),
-              Number("n", lambda v: 128 if v["on"] == "surface" else 8, lo=0, hi=256, integer=True))
-    assert urlstate.parse({"data": "moons"}, fields) == ({"on": "surface", "n": 128}, [])
-    values = {"on": "network", "data": "digits", "n": 8}
-    assert urlstate.to_query(values, fields, sparse=True) == {"on": "network"}
-    assert urlstate.parse(urlstate.to_query(values, fields, sparse=True), fields) == (values, [])
-    assert urlstate.to_query(values, fields) == {"on": "network", "data": "digits", "n": "8"}

@@ -111,6 +111,33 @@ def test_fuzzed_queries_never_raise_and_always_round_trip():
             assert all(math.isfinite(v) for v in values[k])
 
 
+def test_conditional_fields_and_sparse_links_round_trip():
+    """A field with ``when`` applies only after the values it depends on; a sparse link leaves
+    out the values at their defaults and parses back to the same values."""
+    fields = (Choice("on", "surface", ("surface", "network")),
+              Choice("data", "digits", ("digits", "moons"), when=lambda v: v["on"] == "network"),
+              Number("n", lambda v: 128 if v["on"] == "surface" else 8, lo=0, hi=256, integer=True))
+    assert parse({"data": "moons"}, fields) == ({"on": "surface", "n": 128}, [])
+    values = {"on": "network", "data": "digits", "n": 8}
+    assert to_query(values, fields, sparse=True) == {"on": "network"}
+    assert parse(to_query(values, fields, sparse=True), fields) == (values, [])
+    assert to_query(values, fields) == {"on": "network", "data": "digits", "n": "8"}
+    assert to_query({"on": "surface", "n": 128}, fields) == {"on": "surface", "n": "128"}
+
+
+def test_sparse_links_of_fuzzed_values_round_trip():
+    rng = random.Random(11)
+    for _ in range(500):
+        query = {"data": rng.choice(["digits", "moons", "x"]), "opt": rng.choice(["sgd", "adam"]),
+                 "lr": rng.choice(["0.01,0.1", "0.001", "5", "nan"]),
+                 "steps": rng.choice(["50", "300", "7"]), "show": rng.choice(["0", "1", "9"])}
+        values, _ = parse(query, FIELDS)
+        sparse = to_query(values, FIELDS, sparse=True)
+        assert parse(sparse, FIELDS) == (values, [])
+        assert set(sparse) <= set(to_query(values, FIELDS))
+        assert all(to_query(values, FIELDS)[k] == v for k, v in sparse.items())
+
+
 # ---------------------------------------------------------------------------
 # The pages: Network training and Fine-tuning keep their settings in the URL
 # ---------------------------------------------------------------------------
