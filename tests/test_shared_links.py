@@ -225,3 +225,20 @@ def test_range_test_junk_link_warns_and_uses_defaults():
     assert at.selectbox(key="lrf_opt").value == "sgd" and at.selectbox(key="lrf_data").value == "digits"
     assert at.slider(key="lrf_beta").value == pytest.approx(0.33) and at.metric
     assert len(at.get("plotly_chart")) == 1  # no check asked for
+
+
+@pytest.mark.parametrize("name, key, value, param", [
+    ("schedules", "sch_lr", 0.05, "lr"), ("grid_search", "grid_steps_surface", 150, "steps"),
+    ("lr_finder", "lrf_steps", 150, "steps")])
+def test_back_from_another_page_keeps_the_settings(name, key, value, param):
+    """Streamlit's page switch clears the query; coming back, the page restores the settings
+    this session last had there (and writes them to the URL again), not its defaults."""
+    at = open_page(name)
+    at.number_input(key=key).set_value(value).run()
+    link = query_of(at)
+    assert link[param] == str(value)
+    at.switch_page("app_pages/home.py").run()
+    at.query_params.clear()  # what the browser's page switch does
+    at.switch_page(f"app_pages/{name}.py").run()
+    ok(at)
+    assert at.number_input(key=key).value == value and query_of(at) == link and not at.warning
