@@ -72,3 +72,64 @@ def figure_from_spec(spec: dict) -> go.Figure:
     if frames:
         fig._frame_objs = tuple(go.Frame(f, _validate=False) for f in frames)
     return fig
+
+
+def larger_text(spec: dict, size: int, height: int | None = None) -> dict:
+    """A copy of ``spec`` whose every text (ticks, axis and chart titles, legend, annotations,
+    colour bars, buttons, slider, trace labels) is at least ``size`` px, and ``height`` tall
+    if given: a projector's charts are read from the back of a room. Lists of numbers are
+    shared with ``spec``, not copied.
+
+    >>> s = {"data": [{"type": "scatter", "textfont": {"size": 11}}],
+    ...      "layout": {"xaxis": {"tickfont": {"size": 12}}, "annotations": [{"text": "a"}]}}
+    >>> big = larger_text(s, 20, height=400)
+    >>> big["layout"]["xaxis"]["tickfont"]["size"], big["layout"]["annotations"][0]["font"]["size"]
+    (20, 20)
+    >>> big["data"][0]["textfont"]["size"], big["layout"]["height"], s["layout"]["xaxis"]["tickfont"]
+    (20, 400, {'size': 12})
+    """
+
+    def font(d: dict | None) -> dict:
+        d = dict(d or {})
+        d["size"] = max(size, d.get("size") or 0)
+        return d
+
+    def titled(d: dict) -> dict:
+        d = dict(d)
+        title = d.get("title")
+        if isinstance(title, dict):
+            d["title"] = {**title, "font": font(title.get("font"))}
+        elif isinstance(title, str):
+            d["title"] = {"text": title, "font": font(None)}
+        return d
+
+    def trace(t: dict) -> dict:
+        t = dict(t)
+        if "textfont" in t or "text" in t:
+            t["textfont"] = font(t.get("textfont"))
+        if isinstance(t.get("colorbar"), dict):
+            t["colorbar"] = titled({**t["colorbar"], "tickfont": font(t["colorbar"].get("tickfont"))})
+        return t
+
+    layout = titled(dict(spec.get("layout", {})))
+    layout["font"] = font(layout.get("font"))
+    for key, value in list(layout.items()):
+        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict):
+            layout[key] = titled({**value, "tickfont": font(value.get("tickfont"))})
+        elif key == "legend" and isinstance(value, dict):
+            layout[key] = {**value, "font": font(value.get("font"))}
+        elif key in ("annotations", "updatemenus") and isinstance(value, list | tuple):
+            layout[key] = [{**a, "font": font(a.get("font"))} for a in value]
+        elif key == "sliders" and isinstance(value, list | tuple):
+            layout[key] = [{**s, "font": font(s.get("font")),
+                            "currentvalue": {**s.get("currentvalue", {}),
+                                             "font": font(s.get("currentvalue", {}).get("font"))}}
+                           for s in value]
+    if "legend" not in layout:
+        layout["legend"] = {"font": font(None)}
+    if height is not None:
+        layout["height"] = height
+    out = {**spec, "layout": layout, "data": [trace(t) for t in spec.get("data", [])]}
+    if spec.get("frames"):
+        out["frames"] = [{**f, "data": [trace(t) for t in f.get("data", [])]} for f in spec["frames"]]
+    return out

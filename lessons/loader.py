@@ -315,6 +315,53 @@ class Lesson:
     def blocks(self, kind) -> list:
         return [b for s in self.sections for b in s.blocks if isinstance(b, kind)]
 
+    @property
+    def slides(self) -> list[Slide]:
+        """The lesson cut into presenter slides: :func:`slides_of` each section, in order."""
+        return [slide for i, s in enumerate(self.sections) for slide in slides_of(s, i)]
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One screen of presenter mode: some blocks of one section (0-based index)."""
+
+    section: int
+    title: str
+    blocks: tuple[Block, ...]
+
+    @property
+    def experiment(self) -> Experiment | None:
+        return next((b for b in self.blocks if isinstance(b, Experiment)), None)
+
+
+def slides_of(section: Section, index: int = 0) -> list[Slide]:
+    """A section cut so that each experiment has a slide of its own (with its prediction, which
+    renders inside it) and the prose and quizzes between experiments make the slides around
+    them: a projector shows one chart at a time, at full height.
+
+    >>> e = parse_experiment({"id": "e", "rates": [0.1]}, 1, 1)
+    >>> s = Section("S", [Text("a", 1), e, Text("b", 2), Text("c", 3)])
+    >>> [[type(b).__name__ for b in sl.blocks] for sl in slides_of(s)]
+    [['Text'], ['Experiment'], ['Text', 'Text']]
+    """
+    slides, current = [], []
+
+    def flush() -> None:
+        if current:
+            slides.append(Slide(index, section.title, tuple(current)))
+            current.clear()
+
+    for block in section.blocks:
+        if isinstance(block, Experiment):
+            if any(not isinstance(b, Predict) for b in current):
+                flush()
+            current.append(block)
+            flush()
+        else:
+            current.append(block)
+    flush()
+    return slides or [Slide(index, section.title, ())]
+
 
 FENCE = re.compile(r"^```(\w[\w-]*)?\s*$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_][\w-]*)\.([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?"

@@ -21,6 +21,10 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LESSON1 = next(lesson for lesson in load_all() if lesson.order == 1)
 PREDICT = "1:predict:parabola"  # lesson 1's prediction, as the store knows it
 QUIZ = "1:quiz:gradient"  # lesson 1's first quiz
+# presenter slides (1-based) of lesson 1: the predicted experiment's, and the second section's first
+PREDICT_SLIDE = next(i + 1 for i, s in enumerate(LESSON1.slides)
+                     if s.experiment is not None and s.experiment.id == PREDICT.split(":")[-1])
+SECTION2_SLIDE = next(i + 1 for i, s in enumerate(LESSON1.slides) if s.section == 1)
 
 
 @pytest.fixture(autouse=True)
@@ -167,7 +171,7 @@ def test_end_the_class(database):
 
 def test_student_votes_change_until_the_reveal_then_see_the_run(database):
     room, token = database.create_room()
-    at = lesson_page({"room": room.code})
+    at = lesson_page({"room": room.code, "section": str(PREDICT_SLIDE)})
     me = query(at)["me"]  # a student id is made and kept in the URL
     assert query(at)["room"] == room.code and "host" not in query(at)
     at.radio(key=f"vote:{PREDICT}").set_value("diverge").run()
@@ -187,9 +191,10 @@ def test_student_votes_change_until_the_reveal_then_see_the_run(database):
 
 def test_reload_keeps_the_students_vote(database):
     room, _ = database.create_room()
-    at = lesson_page({"room": room.code})
+    at = lesson_page({"room": room.code, "section": str(PREDICT_SLIDE)})
     at.radio(key=f"vote:{PREDICT}").set_value("oscillate").run()
-    again = lesson_page({"room": room.code, "me": query(at)["me"]})  # a reload: a new session
+    # a reload: a new session
+    again = lesson_page({"room": room.code, "section": str(PREDICT_SLIDE), "me": query(at)["me"]})
     assert again.radio(key=f"vote:{PREDICT}").value == "oscillate"
 
 
@@ -198,7 +203,7 @@ def test_host_sees_live_votes_reveals_and_moves_the_class(database):
     for i, choice in enumerate(["converge", "converge", "diverge"]):
         database.vote(room.code, f"student{i}", PREDICT, choice, ["converge", "diverge"])
         database.touch(room.code, f"student{i}")
-    at = lesson_page({"present": "1", "section": "1", "room": room.code, "host": token})
+    at = lesson_page({"present": "1", "section": str(PREDICT_SLIDE), "room": room.code, "host": token})
     assert database.room(room.code).lesson == LESSON1.slug  # presenting tells the room
     assert "3 votes** · 3 students present" in texts(at)
     assert room.code in texts(at)  # the join code in the corner
@@ -209,14 +214,14 @@ def test_host_sees_live_votes_reveals_and_moves_the_class(database):
     assert "2 of 3 answers right" in texts(at)
     assert len(at.get("plotly_chart")) >= charts_before + 2  # the run's two charts
     next(b for b in at.button if b.label == "Next →").click().run()
-    assert database.room(room.code).section == 2
+    assert database.room(room.code).section == PREDICT_SLIDE + 1
     assert query(at)["host"] == token
 
 
 def test_quiz_answers_are_shown_as_shares_after_the_reveal(database):
     room, token = database.create_room()
     quiz = LESSON1.blocks(Quiz)[0]
-    section = next(i + 1 for i, s in enumerate(LESSON1.sections) if quiz in s.blocks)
+    section = next(i + 1 for i, s in enumerate(LESSON1.slides) if quiz in s.blocks)
     student = lesson_page({"room": room.code, "section": str(section)})
     database.set_slide(room.code, token, LESSON1.slug, section)
     student.run()
@@ -233,17 +238,20 @@ def test_quiz_answers_are_shown_as_shares_after_the_reveal(database):
 
 def test_a_student_follows_the_presenter_and_may_step_back(database):
     room, token = database.create_room()
-    database.set_slide(room.code, token, LESSON1.slug, 1)
+    live = SECTION2_SLIDE
+    database.set_slide(room.code, token, LESSON1.slug, live - 1)
     at = lesson_page({"room": room.code})
-    assert [h.value for h in at.header] == [LESSON1.sections[0].title]
+    assert [h.value for h in at.header] == [LESSON1.slides[live - 2].title]
+    assert query(at)["section"] == str(live - 1)
     assert next(b for b in at.button if b.label == "Next →").disabled  # not past the presenter
-    database.set_slide(room.code, token, LESSON1.slug, 2)
+    database.set_slide(room.code, token, LESSON1.slug, live)
     at.run()  # the heartbeat sees the presenter move and takes the student along
     assert not at.exception
     assert [h.value for h in at.header] == [LESSON1.sections[1].title]
-    assert query(at)["section"] == "2"
+    assert query(at)["section"] == str(live)
     next(b for b in at.button if b.label == "← Previous").click().run()
     assert [h.value for h in at.header] == [LESSON1.sections[0].title]  # stepped back: stays
+    assert query(at)["section"] == str(live - 1)
     back = next(b for b in at.button if b.label.startswith("Back to live"))
     back.click().run()
     assert [h.value for h in at.header] == [LESSON1.sections[1].title]
@@ -275,7 +283,7 @@ def test_a_student_is_taken_to_the_lesson_the_presenter_opens(database):
     at.run()  # the heartbeat switches pages
     assert not at.exception
     assert at.title[0].value == second.title
-    assert [h.value for h in at.header] == [second.sections[1].title]
+    assert [h.value for h in at.header] == [second.slides[1].title]
     assert query(at)["room"] == room.code and query(at)["section"] == "2"
     at._page_hash = ""  # AppTest would rerun the page it was switched to; a browser stays here
     database.set_slide(room.code, token, LESSON1.slug, 1)
@@ -289,12 +297,14 @@ def test_a_student_is_taken_to_the_lesson_the_presenter_opens(database):
                                   {"me": "x" * 500}])
 def test_junk_in_the_url_gets_a_message_or_a_safe_default(database, junk):
     room, _ = database.create_room()
-    at = lesson_page({"room": room.code, **junk})
-    assert not at.exception and at.title[0].value == LESSON1.title
-    if "room" in junk:
+    at = lesson_page({"room": room.code, "section": str(PREDICT_SLIDE), **junk})
+    assert not at.exception
+    if "room" in junk:  # not in a class: the whole lesson
+        assert at.title[0].value == LESSON1.title
         assert "A join code is 6 letters and digits" in texts(at)
         assert "room" not in query(at)
     else:
+        assert [h.value for h in at.header] == [LESSON1.slides[PREDICT_SLIDE - 1].title]
         me = query(at)["me"]
         assert me != junk["me"] and len(me) < 64  # a fresh id instead
         at.radio(key=f"vote:{PREDICT}").set_value("diverge").run()

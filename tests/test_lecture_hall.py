@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from test_deploy_nginx import _connects, _missing
 from test_store import postgres_url
 
-from lessons.loader import Experiment, Predict, load_all
+from lessons.loader import Predict, load_all
 from store.classroom import Classroom, votes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +37,12 @@ LESSON = "02-too-large"
 
 
 def prediction_slide():
-    """(lesson, 1-based section holding its first prediction, that prediction's question id)."""
+    """(lesson, 1-based presenter slide holding its first prediction, that prediction's question id)."""
     lesson = next(x for x in load_all() if x.slug == LESSON)
     predicted = {p.experiment for p in lesson.blocks(Predict)}
-    for i, s in enumerate(lesson.sections, start=1):
-        for block in s.blocks:
-            if isinstance(block, Experiment) and block.id in predicted:
-                return lesson, i, f"{lesson.order}:predict:{block.id}"
+    for i, s in enumerate(lesson.slides, start=1):
+        if s.experiment is not None and s.experiment.id in predicted:
+            return lesson, i, f"{lesson.order}:predict:{s.experiment.id}"
     raise AssertionError(f"{LESSON} has no prediction")
 
 
@@ -69,7 +68,7 @@ async def bounded(sem, coro):
 
 async def lecture(front: str, code: str, token: str):
     lesson, slide, question = prediction_slide()
-    n = len(lesson.sections)
+    n = len(lesson.slides)
     vote_key = f"vote:{question}"
     origin = {"Origin": front}
     host = StreamlitClient(front, path=f"/{LESSON}",
@@ -87,7 +86,7 @@ async def lecture(front: str, code: str, token: str):
     for r in joined:
         assert r.ok, r.errors
         # following the presenter: a new arrival is taken to the instructor's slide
-        assert f"section {slide} of {n}" in texts(r), texts(r)[-500:]
+        assert f"slide {slide} of {n}" in texts(r), texts(r)[-500:]
     options = list(students[0].widget(vote_key).proto.options)
     final = {i: options[i % len(options)] for i in range(STUDENTS)}
 
@@ -131,13 +130,13 @@ async def lecture(front: str, code: str, token: str):
 
     host.click("Next →")
     moved = await host.rerun()
-    assert moved.ok and f"section {slide + 1} of {n}" in texts(moved), texts(moved)[-300:]
+    assert moved.ok and f"slide {slide + 1} of {n}" in texts(moved), texts(moved)[-300:]
 
     async def follows(s: StreamlitClient):
         fragment = heartbeat_fragment(s)
         r = await s.rerun(fragment_id=fragment)
         assert r.ok, r.errors
-        assert f"section {slide + 1} of {n}" in texts(r), texts(r)[-300:]
+        assert f"slide {slide + 1} of {n}" in texts(r), texts(r)[-300:]
 
     await asyncio.gather(*(bounded(sem, follows(s)) for s in students))
     await asyncio.gather(host.close(), *(s.close() for s in students))

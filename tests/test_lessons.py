@@ -142,14 +142,34 @@ def test_quiz_gives_feedback_and_records_score():
     assert at.query_params["quiz"] in ("2.1-0", ["2.1-0"])
 
 
-def test_presenter_mode_shows_one_section_with_navigation():
+def test_slides_hold_every_block_once_in_order_with_at_most_one_experiment_each():
+    for lesson in LESSONS:
+        slides = lesson.slides
+        assert [b for s in slides for b in s.blocks] == [b for s in lesson.sections for b in s.blocks]
+        assert all(sum(isinstance(b, Experiment) for b in s.blocks) <= 1 for s in slides), lesson.slug
+        assert [s.title for s in slides] == [lesson.sections[s.section].title for s in slides]
+        assert [s.section for s in slides] == sorted(s.section for s in slides)
+        # an experiment's slide holds nothing else but its prediction (which renders inside it)
+        for s in slides:
+            if s.experiment is not None:
+                assert all(isinstance(b, Experiment | Predict) for b in s.blocks), (lesson.slug, s)
+
+
+def test_presenter_mode_shows_one_slide_with_navigation():
     lesson = next(lesson for lesson in LESSONS if lesson.order == 2)
-    at = lesson_app(lesson, {"present": "1", "section": "2"})
+    slides = lesson.slides
+    k = next(i for i, s in enumerate(slides) if s.section == 1) + 1  # the second section's first
+    at = lesson_app(lesson, {"present": "1", "section": str(k)})
     assert not at.exception
     assert [h.value for h in at.header] == [lesson.sections[1].title]
+    assert not at.title  # the lesson's title is on the first slide only
     assert {"← Previous", "Next →", "Exit presenter mode"} <= {b.label for b in at.button}
+    assert any(f"slide {k} of {len(slides)}" in md.value for md in at.markdown)
     next(b for b in at.button if b.label == "← Previous").click().run()
     assert [h.value for h in at.header] == [lesson.sections[0].title]
+    assert at.query_params["section"] in (str(k - 1), [str(k - 1)])
+    at = lesson_app(lesson, {"present": "1", "section": "1"})
+    assert [t.value for t in at.title] == [lesson.title]
 
 
 def test_malformed_lesson_page_shows_the_error_not_a_traceback():

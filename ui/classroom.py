@@ -339,8 +339,8 @@ def follow(code: str, student: str, lesson: str | None, section: int,
     if room.lesson is None:
         st.caption("Waiting for the instructor to start a lesson…")
     elif live != (lesson, section):
-        where = (f"section {room.section}" if room.lesson == lesson
-                 else f"{_lesson_title(room.lesson)}, section {room.section}")
+        where = (f"slide {room.section}" if room.lesson == lesson
+                 else f"{_lesson_title(room.lesson)}, slide {room.section}")
         if st.button(f"Back to live ({where})", key="back-to-live", icon=":material/cast:"):
             go(m, Move(*live), lesson)
     else:

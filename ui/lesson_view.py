@@ -22,7 +22,7 @@ import streamlit.components.v1 as components
 from charts.networks import finetune_figure
 from charts.playground import loss_spec, trajectory_spec
 from charts.rate_sweep import rate_sweep_figure
-from charts.ready import ReadyFigure
+from charts.ready import ReadyFigure, larger_text
 from charts.votes import votes_spec
 from engine import optimizers as optimizer_set
 from engine.scene import RATE_MAX, RATE_MIN, Scene, scene_to_query
@@ -45,18 +45,34 @@ from ui import progress as prog
 from ui.heap import freeze_after_warm_up
 from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
-from ui.widgets import rate_problem, rate_text, regime_badge
+from ui.widgets import dark_page, rate_problem, rate_text, regime_badge
 
 PRESENTER_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
-.block-container { max-width: 96vw !important; padding-top: 1.5rem !important; }
+.block-container { max-width: 98vw !important; padding-top: 0.8rem !important;
+                   padding-bottom: 5.5rem !important; }
 main:focus, main:focus-visible { outline: none !important; }
-.stMarkdown p, .stMarkdown li { font-size: 1.45rem !important; line-height: 1.5 !important; }
-h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] :is(p, li, td, p span, li span),
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] button p,
+[data-testid="stMain"] [data-testid="stCaptionContainer"], [data-testid="stMain"] input
+  { font-size: BODYpx !important; line-height: 1.4 !important; }
+h1 { font-size: 2.4rem !important; padding: 0.2rem 0 !important; }
+h2 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
+.st-key-lrl-slide-nav { position: fixed; left: 0; right: 0; bottom: 0; z-index: 999989;
+  padding: 0.45rem 2vw; background: NAVBG; border-top: 1px solid rgba(128, 128, 128, 0.45); }
 </style>
 """
+PRESENTER_BODY_PX = 24  # body text on a projector; chart text PRESENTER_CHART_PX
+PRESENTER_CHART_PX = 20
+PRESENTER_CHART_HEIGHT = 470  # px: a slide's chart fits a 1280x720 projector under its title
+
+
+def presenter_css(dark: bool) -> str:
+    return (PRESENTER_CSS.replace("BODY", str(PRESENTER_BODY_PX))
+            .replace("NAVBG", "#0e1117" if dark else "#ffffff"))
+
 
 ARROW_KEYS_JS = """
 <script>
@@ -93,16 +109,22 @@ def cached_spec(spec):
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _experiment_specs(key: str, labels: tuple[str, ...], height: int, _scene: Scene) -> tuple[dict, dict]:
+def _experiment_specs(key: str, labels: tuple[str, ...], height: int, text_px: int | None,
+                      _scene: Scene) -> tuple[dict, dict]:
     surface, sweep, _ = cached_run(_scene)
-    return (trajectory_spec(surface, sweep, height, list(labels)),
-            loss_spec(surface, sweep, list(labels)))
+    specs = (trajectory_spec(surface, sweep, height, list(labels)), loss_spec(surface, sweep, list(labels)))
+    if text_px is None:
+        return specs
+    return tuple(larger_text(spec, text_px, height) for spec in specs)
 
 
-def experiment_figures(scene: Scene, labels: list[str], height: int) -> tuple[ReadyFigure, ReadyFigure]:
+def experiment_figures(scene: Scene, labels: list[str], height: int,
+                       text_px: int | None = None) -> tuple[ReadyFigure, ReadyFigure]:
     """The trajectory and loss figures of a scene, built once per scene (per process) as plain
-    specs (charts.ready): a class's reveal reruns every student's page at once."""
-    return tuple(map(ReadyFigure, _experiment_specs(spec_key(scene), tuple(labels), height, scene)))
+    specs (charts.ready): a class's reveal reruns every student's page at once. ``text_px``:
+    every text at least that large, and both charts ``height`` tall (presenter mode)."""
+    return tuple(map(ReadyFigure, _experiment_specs(spec_key(scene), tuple(labels), height, text_px,
+                                                    scene)))
 
 
 def cached_run(scene: Scene):
@@ -145,18 +167,27 @@ def filled(lesson: Lesson, text: str) -> str:
     return fill(text, lesson, cached_spec, hidden_experiments(lesson))
 
 
-def render_finetune(lesson: Lesson, exp: Experiment) -> None:
+def render_finetune(lesson: Lesson, exp: Experiment, presenting: bool = False) -> None:
     """An editable fine-tuning run: task-B learning and task-A forgetting per rate, measured."""
     spec = exp.scene
-    cols = st.columns(len(spec.rates) + 1, vertical_alignment="bottom")
+    if presenting:  # the rates beside the chart, so that it fits the screen
+        side, chart_col = st.columns([1, 5])
+        cols = [side] * len(spec.rates)
+    else:
+        cols = st.columns(len(spec.rates) + 1, vertical_alignment="bottom")
+        chart_col = st
     rates = [col.number_input(f"rate {i + 1}", RATE_MIN, RATE_MAX, float(lr), format="%.4g",
                               step=None, key=_key(lesson, exp.id, "lr", i))
              for i, (col, lr) in enumerate(zip(cols, spec.rates, strict=False))]
-    cols[-1].link_button("Open the Fine-tuning page ↗", "/fine-tuning")
+    if not presenting:
+        cols[-1].link_button("Open the Fine-tuning page ↗", "/fine-tuning")
     spec = replace(spec, rates=tuple(float(r) for r in rates))
     with st.spinner("Pre-training a network on digits 0-4 (once), then fine-tuning it on 5-9…"):
         run = cached_spec(spec).result
-    st.plotly_chart(finetune_figure(run), key=_key(lesson, exp.id, "finetune"))
+    fig = finetune_figure(run)
+    if presenting:
+        fig = ReadyFigure(larger_text(fig.to_dict(), PRESENTER_CHART_PX, PRESENTER_CHART_HEIGHT))
+    chart_col.plotly_chart(fig, key=_key(lesson, exp.id, "finetune"))
     rows = []
     for i, lr in enumerate(spec.rates):
         acc_a, learned = finetune_measures(run, i)
@@ -183,7 +214,9 @@ def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         marks["2/L" if not spec.momentum else "2(1+β)/L"] = theory_value(th, "stable_below", spec.momentum)
     fig = rate_sweep_figure(runs.rates, runs.steps, runs.distance, runs.regimes, marks=marks,
                             fastest=runs.fastest_rate, budget=spec.steps, noise=spec.noise,
-                            log_x=spec.spacing == "log", height=560 if presenting else 520)
+                            log_x=spec.spacing == "log", height=520)
+    if presenting:
+        fig = ReadyFigure(larger_text(fig.to_dict(), PRESENTER_CHART_PX, PRESENTER_CHART_HEIGHT))
     st.plotly_chart(fig, key=_key(lesson, exp.id, "sweep"))
     facts = [f"{spec.n} rates from {spec.lo:g} to {spec.hi:g} ({spec.spacing} spacing), "
              f"{spec.steps} steps each",
@@ -209,7 +242,7 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     """An editable scene: rate entries, the animated surface, loss curves, regime badges."""
     st.markdown(f'<a id="{exp.id}"></a>', unsafe_allow_html=True)
     if exp.kind == "finetune":
-        render_finetune(lesson, exp)
+        render_finetune(lesson, exp, presenting)
         return
     if exp.kind == "rate_sweep":
         render_rate_sweep(lesson, exp, presenting)
@@ -217,7 +250,14 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     predict = next((p for p in lesson.blocks(Predict) if p.experiment == exp.id), None)
     if predict is not None and not render_predict(lesson, predict, exp):
         return
-    cols = st.columns(len(exp.scene.rates) + 1, vertical_alignment="bottom")
+    # on a slide the boxes and badges sit in a narrow column: each box right above its run's
+    # badge, which names the run only when the rate alone does not (several optimizers)
+    compact = presenting and all(k == "sgd" for k in exp.scene.run_optimizers)
+    if presenting:  # one row: the rates and badges beside the two charts, all in one screen
+        side, traj_col, loss_col = st.columns([1, 3.1, 2])
+        cols = [side.container() for _ in exp.scene.rates]  # each run's box, then its badge
+    else:
+        cols = st.columns(len(exp.scene.rates) + 1, vertical_alignment="bottom")
     rates = []
     for i, (col, lr) in enumerate(zip(cols, exp.scene.rates, strict=False)):
         key = exp.scene.optimizer_of(i)
@@ -226,25 +266,31 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         # hover): an unusable rate is said in words under it and the lesson's rate is used
         typed = col.number_input(label, value=float(lr), format="%.4g", step=None,
                                  key=_key(lesson, exp.id, "lr", i),
-                                 help=f"A rate from {RATE_MIN:g} to {RATE_MAX:g}.")
+                                 help=f"A rate from {RATE_MIN:g} to {RATE_MAX:g}.",
+                                 label_visibility="collapsed" if compact else "visible")
         problem = rate_problem(typed)
         if problem is not None:
             col.markdown(f":red[:material/error: {problem} Using the lesson's {lr:g}.]")
             typed = lr
         rates.append(typed)
     scene = replace(exp.scene, rates=tuple(float(r) for r in rates))
-    cols[-1].link_button("Open in Playground ↗", playground_link(scene))
+    if not presenting:
+        cols[-1].link_button("Open in Playground ↗", playground_link(scene))
     warm_up(scene.surface)
     surface, sweep, diagnoses = cached_run(scene)
-    badge_cols = st.columns(len(rates))
+    badge_cols = cols if presenting else st.columns(len(rates))
     for i, (col, lr, d) in enumerate(zip(badge_cols, rates, diagnoses, strict=True)):
         with col:
-            regime_badge(d.regime.value, label=f"{_run_label(scene, i, lr)}: ")
+            regime_badge(d.regime.value, label="" if compact else f"{_run_label(scene, i, lr)}: ")
     # name runs as the badges do: by optimizer when they differ in it (two "lr = 1" lines
     # otherwise), by schedule and peak rate when scheduled (the first rate may be 0)
     labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
-    left, right = st.columns([3, 2])
-    trajectory, loss = experiment_figures(scene, labels, 500 if presenting else 430)
+    if presenting:
+        trajectory, loss = experiment_figures(scene, labels, PRESENTER_CHART_HEIGHT, PRESENTER_CHART_PX)
+        left, right = traj_col, loss_col
+    else:
+        left, right = st.columns([3, 2])
+        trajectory, loss = experiment_figures(scene, labels, 430)
     left.plotly_chart(trajectory, key=_key(lesson, exp.id, "traj"))
     right.plotly_chart(loss, key=_key(lesson, exp.id, "loss"))
     if scene.noise:
@@ -345,10 +391,15 @@ def render_predict(lesson: Lesson, predict: Predict, exp: Experiment) -> bool:
     return True
 
 
-def _class_result(question: str, options, tally: dict, right: set, labels=None) -> None:
-    """The class's answers to a revealed question, the right ones marked."""
+def _right_of(tally: dict, options, right: set) -> str:
+    """"2 of 3 answers right" (or "nobody answered")."""
     n = sum(tally.get(o, 0) for o in options)
     k = sum(tally.get(o, 0) for o in right)
+    return f"{k} of {n} answer{'s' * (n != 1)} right" if n else "nobody answered"
+
+
+def _class_result(question: str, options, tally: dict, right: set, labels=None) -> None:
+    """The class's answers to a revealed question, the right ones marked."""
     names = labels or options
     st.plotly_chart(ReadyFigure(votes_spec(options, tally, right=right, labels=labels)),
                     key="votes:" + question,
@@ -356,8 +407,7 @@ def _class_result(question: str, options, tally: dict, right: set, labels=None) 
                     alt="The class's answers: " + "; ".join(
                         f"{x}: {tally.get(o, 0)}{' (right)' if o in right else ''}"
                         for o, x in zip(options, names, strict=True)))
-    st.markdown(f"**The class:** {k} of {n} answer{'s' * (n != 1)} right." if n
-                else "**The class:** nobody answered.")
+    st.markdown(f"**The class:** {_right_of(tally, options, right)}.")
 
 
 def render_class_predict(lesson: Lesson, predict: Predict, exp: Experiment, m: cls.Membership) -> bool:
@@ -379,7 +429,12 @@ def render_class_predict(lesson: Lesson, predict: Predict, exp: Experiment, m: c
             return False
         i = predict.run
         right = {c for c in choices if prediction_right(c, runs, i)}
-        _class_result(question, choices, cls.classroom().tally(m.code, question), right)
+        tally = cls.classroom().tally(m.code, question)
+        if presenting and m.host:  # on the slide the run comes first: the votes fold away
+            with st.expander(f"The class's votes: {_right_of(tally, choices, right)}"):
+                _class_result(question, choices, tally, right)
+        else:
+            _class_result(question, choices, tally, right)
         actual = runs.diagnoses[i]
         steps = runs.steps(i)
         why = (f"The run at rate {exp.run_labels[i]} was diagnosed **{actual.regime.value}**"
@@ -470,11 +525,11 @@ def render_block(lesson: Lesson, block, quiz_numbers: dict, presenting: bool) ->
     # Predict blocks render inside their experiment, before its run.
 
 
-def _class_questions(lesson: Lesson, sections) -> frozenset[str]:
-    """The store ids of the predictions and quizzes in ``sections``."""
+def _class_questions(lesson: Lesson, slides) -> frozenset[str]:
+    """The store ids of the predictions and quizzes on ``slides``."""
     predicted = {p.experiment for p in lesson.blocks(Predict)}
     ids = set()
-    for s in sections:
+    for s in slides:
         for block in s.blocks:
             if isinstance(block, Experiment) and block.id in predicted:
                 ids.add(cls.question_id(lesson.order, "predict", block.id))
@@ -484,19 +539,24 @@ def _class_questions(lesson: Lesson, sections) -> frozenset[str]:
 
 
 def _to_section(section: int) -> None:
-    """Previous/Next: the run this click starts shows ``section`` (the URL keeps the rest)."""
+    """Previous/Next: the run this click starts shows slide ``section`` (the URL keeps the rest).
+    The URL's name stays ``section`` (links shared before slides existed keep working)."""
     st.query_params["section"] = str(section)
 
 
 def render_lesson(lesson: Lesson) -> None:
-    """The whole lesson page, in reading or presenter mode, alone or in a class."""
+    """The whole lesson page, in reading or presenter mode, alone or in a class.
+
+    Presenter mode and a class's students show one slide at a time (``Lesson.slides``: each
+    experiment on a slide of its own), with a navigation bar fixed to the bottom of the screen."""
     m = cls.membership()
     student = m is not None and not m.host
     presenting = st.query_params.get("present") == "1" and not student  # a student follows instead
     p = prog.current()
     p.seen.add(lesson.order)
     quiz_numbers = {q.id: i + 1 for i, q in enumerate(lesson.blocks(Quiz))}
-    n = len(lesson.sections)
+    slides = lesson.slides
+    n = len(slides)
     try:
         section = min(max(int(st.query_params.get("section", "1")), 1), n) if n else 1
     except ValueError:
@@ -505,20 +565,20 @@ def render_lesson(lesson: Lesson) -> None:
     extra = {"present": "1", "section": str(section), **room} if presenting else dict(room)
     if student:
         extra["section"] = str(section)
-    one_section = (presenting or student) and n
+    one_slide = (presenting or student) and n
 
     if presenting:
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+        st.markdown(presenter_css(dark_page()), unsafe_allow_html=True)
         components.html(ARROW_KEYS_JS, height=0)
     if m is not None:
         cls.join_corner(m)
         if presenting:
             cls.set_live(m, lesson.slug, section)
-    shown = [lesson.sections[section - 1]] if one_section else lesson.sections
     if student:
-        waiting = _class_questions(lesson, shown) - m.room.revealed
+        waiting = _class_questions(lesson, slides[section - 1: section]) - m.room.revealed
         cls.follow(m.code, m.student, lesson.slug, section, waiting)
-    st.title(lesson.title)
+    if not one_slide or section == 1 or not presenting:
+        st.title(lesson.title)
     for error in lesson.errors:
         st.error(f"**This lesson file has a problem** — {error}", icon="🛠️")
     if not presenting and not student:
@@ -531,38 +591,47 @@ def render_lesson(lesson: Lesson) -> None:
     if lesson.needs:
         st.info(lesson.needs, icon="🚧")
 
-    for s in shown:
-        if s.title and s.title != lesson.title:
-            st.header(s.title)
-        for block in s.blocks:
+    if one_slide:
+        slide = slides[section - 1]
+        if slide.title and slide.title != lesson.title:
+            st.header(slide.title)
+        for block in slide.blocks:
             render_block(lesson, block, quiz_numbers, presenting)
+    else:
+        for s in lesson.sections:
+            if s.title and s.title != lesson.title:
+                st.header(s.title)
+            for block in s.blocks:
+                render_block(lesson, block, quiz_numbers, presenting)
 
     if presenting:
-        prev_col, mid, next_col, exit_col = st.columns([1, 2, 1, 1])
-        # callbacks: the next run starts on the new section (and tells the class at once)
-        prev_col.button("← Previous", disabled=section <= 1, use_container_width=True,
-                        on_click=_to_section, args=(section - 1,))
-        mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
-                     unsafe_allow_html=True)
-        if m is not None:  # the instructor's way back to the class (to pick a lesson, or end it)
-            mid.markdown(f"<div style='text-align:center'><a href='{cls.host_url(m.code, m.token)}' "
-                         f"target='_self'>Class {m.code}: dashboard</a></div>", unsafe_allow_html=True)
-        next_col.button("Next →", disabled=section >= n, use_container_width=True,
-                        on_click=_to_section, args=(section + 1,))
-        if exit_col.button("Exit presenter mode", use_container_width=True):
-            st.session_state[_key(lesson, "present")] = False
-            prog.save(p, room)
-            st.rerun()
+        with st.container(key="lrl-slide-nav"):
+            prev_col, mid, next_col, exit_col = st.columns([1, 2, 1, 1], vertical_alignment="center")
+            # callbacks: the next run starts on the new slide (and tells the class at once)
+            prev_col.button("← Previous", disabled=section <= 1, use_container_width=True,
+                            on_click=_to_section, args=(section - 1,))
+            where = f"Lesson {lesson.order}: {lesson.title}" if lesson.order < 99 else lesson.title
+            mid.markdown(f"<p style='text-align:center;margin:0'>slide {section} of {n}</p>",
+                         unsafe_allow_html=True, help=where)
+            if m is not None:  # the instructor's way back to the class (to pick a lesson, or end it)
+                mid.markdown(f"<div style='text-align:center'><a href='{cls.host_url(m.code, m.token)}' "
+                             f"target='_self'>Class {m.code}: dashboard</a></div>", unsafe_allow_html=True)
+            next_col.button("Next →", disabled=section >= n, use_container_width=True,
+                            on_click=_to_section, args=(section + 1,))
+            if exit_col.button("Exit presenter mode", use_container_width=True):
+                st.session_state[_key(lesson, "present")] = False
+                prog.save(p, room)
+                st.rerun()
     elif student and n:
         # a student steps back freely, and forward up to where the presenter is
         live = m.room.section if m.room.lesson == lesson.slug else n
         prev_col, mid, next_col = st.columns([1, 2, 1])
         prev_col.button("← Previous", disabled=section <= 1, use_container_width=True,
                         on_click=_to_section, args=(section - 1,))
-        mid.markdown(f"<div style='text-align:center'>section {section} of {n}</div>",
+        mid.markdown(f"<div style='text-align:center'>slide {section} of {n}</div>",
                      unsafe_allow_html=True)
         next_col.button("Next →", disabled=section >= min(n, live), use_container_width=True,
-                        help="Up to the section the presenter is on", on_click=_to_section,
+                        help="Up to the slide the presenter is on", on_click=_to_section,
                         args=(section + 1,))
     prog.save(p, extra)
     # once per lesson and process, after its first run: Streamlit's gc.collect() after every run

@@ -24,7 +24,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from lessons.loader import load_all
 from tests.browser.conftest import IDLE, WAIT_MS
+
+LESSON1 = next(lesson for lesson in load_all() if lesson.order == 1)
+N = len(LESSON1.slides)
+# the slide of lesson 1's predicted experiment (1-based); the instructor starts on slide 1
+P = next(i + 1 for i, s in enumerate(LESSON1.slides)
+         if s.experiment is not None and s.experiment.id == "parabola")
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -109,8 +116,12 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
         s.goto(app_url + join_path)
         expect(s.get_by_text(f"You are in class {code}")).to_be_visible()
 
-    # the instructor presents lesson 1: every student is taken to it
+    # the instructor presents lesson 1 and goes to its prediction: every student is taken along
     host.get_by_role("link", name=re.compile("Start presenting")).click()
+    expect(host.get_by_text(f"slide 1 of {N}")).to_be_visible()
+    for _ in range(P - 1):
+        idle(host)
+        host.get_by_role("button", name="Next →").click()
     expect(host.get_by_role("button", name="Reveal the run")).to_be_visible()
     assert params(host)["present"] == "1" and params(host)["host"] == token
     expect(host.get_by_text(code, exact=True)).to_be_visible()  # the join code in the corner
@@ -138,7 +149,7 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     other_code, other_token, _ = start_class(intruder, app_url, browser_tools)
     lesson = urlsplit(host.url).path
     for forged in ("garbage", other_token):
-        intruder.goto(f"{app_url}{lesson}?present=1&section=2&room={code}&host={forged}")
+        intruder.goto(f"{app_url}{lesson}?present=1&section={P + 1}&room={code}&host={forged}")
         expect(intruder.get_by_text("instructor key does not open")).to_be_visible()
         expect(intruder.get_by_text("Your vote", exact=True)).to_be_visible()
         idle(intruder)
@@ -152,9 +163,9 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
         assert intruder.get_by_role("button", name="Reveal the run").count() == 0
         assert "host" not in params(intruder) and params(intruder)["room"] == code
     assert other_code != code
-    for s in students:  # nobody was moved to section 2 by the forged links
-        expect(s.get_by_text("section 1 of 2")).to_be_visible()
-        assert params(s)["section"] == "1"
+    for s in students:  # nobody was moved on by the forged links
+        expect(s.get_by_text(f"slide {P} of {N}")).to_be_visible()
+        assert params(s)["section"] == str(P)
 
     # the reveal reaches every student
     for s in students:
@@ -167,7 +178,8 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     stored = revealed_at(code, "1:predict:parabola") * 1000 - clicked  # ms: click -> in the store
     expect(students[0].get_by_text(re.compile("^Right!"))).to_be_visible()
     expect(students[1].get_by_text(re.compile("^Not quite: you said 'oscillate'"))).to_be_visible()
-    expect(host.get_by_text("2 of 3 answers right")).to_be_visible()
+    # on the instructor's slide the votes fold into an expander named by the result
+    expect(host.get_by_text("The class's votes: 2 of 3 answers right")).to_be_visible()
     phone = students[0]
     phone.get_by_text("Predict before you run it").evaluate("e => e.scrollIntoView({block: 'center'})")
     expect(phone.get_by_text("2 of 3 answers right")).to_be_visible()
@@ -176,23 +188,24 @@ def test_a_class_votes_follows_and_sees_the_reveal(contexts, app_url, browser_to
     phone.screenshot(path=shots / "classroom-student-phone.png")
 
     # the instructor moves on; the students follow; one steps back and returns
+    after = f"slide {P + 1} of {N}"
     for s in students:
-        s.evaluate(WATCH, "section 2 of 2")
+        s.evaluate(WATCH, after)
     moved = host.evaluate("Date.now()")
     host.get_by_role("button", name="Next →").click()
     for s in students:
-        expect(s.get_by_text("section 2 of 2")).to_be_visible()
+        expect(s.get_by_text(after)).to_be_visible()
     follows = [(s.evaluate("window.__lrlSeen") - moved) / 1000 for s in students]
     laptop = students[1]
     laptop.get_by_role("button", name="← Previous").click()
-    expect(laptop.get_by_text("section 1 of 2")).to_be_visible()
-    laptop.get_by_role("button", name="Back to live (section 2)").click()
-    expect(laptop.get_by_text("section 2 of 2")).to_be_visible()
-    assert params(laptop)["section"] == "2"
+    expect(laptop.get_by_text(f"slide {P} of {N}")).to_be_visible()
+    laptop.get_by_role("button", name=f"Back to live (slide {P + 1})").click()
+    expect(laptop.get_by_text(after)).to_be_visible()
+    assert params(laptop)["section"] == str(P + 1)
 
     (artifacts / "classroom-latency.txt").write_text(
         "reveal click -> 'The class:' on each student's page (s): "
         + ", ".join(f"{d:.2f}" for d in delays) + f" (click -> stored: {stored / 1000:.2f})"
-        + "\nNext click -> 'section 2 of 2' on each student's page (s): "
+        + f"\nNext click -> '{after}' on each student's page (s): "
         + ", ".join(f"{d:.2f}" for d in follows) + "\n")
     assert max(delays) < REVEAL_BOUND_S, delays

@@ -30,6 +30,8 @@ from test_playground_browser import (
     wait_for_content,
 )
 
+from lessons.loader import load
+
 js_errors = _playground.js_errors  # the fixture that collects uncaught JS errors and dialogs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,12 +224,12 @@ def test_a_new_browser_starts_with_no_progress(page, app_url):
     expect_progress(page, 0)
 
 
-def test_presenter_mode_one_section_at_a_time(page, app_url, artifacts, js_errors):
+def test_presenter_mode_one_slide_at_a_time(page, app_url, artifacts, js_errors):
     slug = "03-smaller-rates"
-    sections = re.split(r"^## ", (LESSON_DIR / f"{slug}.md").read_text(), flags=re.M)[1:]
-    n = len(sections)
-    assert n >= 2
-    second_has_experiment = "```experiment" in sections[1]
+    lesson = load(LESSON_DIR / f"{slug}.md")
+    n = len(lesson.sections)
+    slides = lesson.slides
+    assert n >= 2 and slides[1].experiment is not None
     toggle = page.locator(key_class(f"{slug}:present"))
     open_app(page, f"{app_url}/{slug}", f"{CHART}")
     expect(page.locator(SIDEBAR)).to_be_visible()
@@ -237,35 +239,33 @@ def test_presenter_mode_one_section_at_a_time(page, app_url, artifacts, js_error
     page.screenshot(path=str(artifacts / "lesson-03-reading.png"), full_page=True)
 
     toggle.get_by_text("Presenter mode").click()
-    position = page.get_by_text(re.compile(r"^section \d+ of \d+$"))
-    expect(position).to_have_text(f"section 1 of {n}")
+    position = page.get_by_text(re.compile(r"^slide \d+ of \d+$"))
+    expect(position).to_have_text(f"slide 1 of {len(slides)}")
     page.wait_for_selector(IDLE, timeout=WAIT_MS)
     expect_no_exception(page)
     expect(page.locator(SIDEBAR)).to_be_hidden()
     expect(toggle).to_have_count(0)
     expect(headers).to_have_count(1)
-    first = headers.first.inner_text()
+    expect(headers.first).to_have_text(slides[0].title)
     assert query(page).get("present") == "1" and query(page).get("section") == "1", page.url
     expect(page.get_by_role("button", name="← Previous")).to_be_disabled()
+    expect(page.locator(CHART)).to_have_count(0)  # slide 1 is prose: the chart has its own slide
     page.screenshot(path=str(artifacts / "lesson-03-presenter-1.png"))
 
     page.locator("[data-testid='stMain'] h1").click()  # focus the page, not a widget
     page.keyboard.press("ArrowRight")
-    expect(position).to_have_text(f"section 2 of {n}")
+    expect(position).to_have_text(f"slide 2 of {len(slides)}")
     expect(page).to_have_url(re.compile(r"section=2"))
     page.wait_for_selector(IDLE, timeout=WAIT_MS)
     expect(headers).to_have_count(1)
-    assert headers.first.inner_text() != first
-    if second_has_experiment:
-        expect(page.locator(CHART).first).to_be_visible()
-    else:  # only this section is drawn: no chart from the first one is left over
-        expect(page.locator(CHART)).to_have_count(0)
+    expect(headers.first).to_have_text(slides[1].title)
+    expect(page.locator(CHART).first).to_be_visible()
     expect_no_exception(page)
     expect_no_error_box(page, f"{slug} in presenter mode")
     page.screenshot(path=str(artifacts / "lesson-03-presenter-2.png"))
 
     page.keyboard.press("ArrowLeft")
-    expect(position).to_have_text(f"section 1 of {n}")
+    expect(position).to_have_text(f"slide 1 of {len(slides)}")
     expect(page).to_have_url(re.compile(r"section=1"))
     page.wait_for_selector(IDLE, timeout=WAIT_MS)
 
