@@ -14,7 +14,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import optimizer_help, smaller_rates_note
+from ui.widgets import controls, optimizer_help, smaller_rates_note
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
@@ -94,7 +94,7 @@ st.caption("A network learns task A, then is fine-tuned on task B. A small learn
            "weights little; a large one can overwrite what the network knew (catastrophic "
            "forgetting). Everything below is measured from the runs shown.")
 
-with st.sidebar:
+with controls():  # the sidebar; on a phone, an expander here, above the chart
     st.header("Tasks")
     a_pick = st.multiselect("Task A digits (pre-training)", list(range(10)),
                             key=init("ft_a", list(finetune.DEFAULT_A)))
@@ -165,11 +165,6 @@ with st.spinner(f"Fine-tuning with {optimizers.get(opt).label} at {len(rates)} r
                           float(scale), warmup, BATCHES[batch_label], opt)
 elapsed = time.perf_counter() - t0
 
-c1, c2, c3 = st.columns(3)
-c1.metric("Task A accuracy after pre-training", pct(float(pre.val_acc[-1])))
-c2.metric("Task A", f"digits {digits_a}")
-c3.metric("Task B", f"digits {digits_b}")
-
 verdict = finetune.verdict(run)
 if verdict.kept_most is None:
     st.error("Every rate diverged during fine-tuning, so none kept or learned anything "
@@ -187,6 +182,11 @@ else:
     st.markdown(kept + "  \n" + fast)
 
 st.plotly_chart(finetune_figure(run), key="ft_curves")
+# The tasks and the starting point under the chart, so the chart starts in a phone's first screen.
+c1, c2, c3 = st.columns(3)
+c1.metric("Task A accuracy after pre-training", pct(float(pre.val_acc[-1])))
+c2.metric("Task A", f"digits {digits_a}")
+c3.metric("Task B", f"digits {digits_b}")
 
 reach = run.steps_to_learn()
 rows = []

@@ -19,7 +19,8 @@ from ui.heap import freeze_after_warm_up
 from ui.playground_runs import cached_limit, cached_run, scene_figures
 from ui.presets import preset_help, presets
 from ui.runtime import setup_jax, warm_up
-from ui.widgets import chart_text, regime_badge
+from ui.widgets import chart_text, dark_page, on_phone, regime_badge
+from ui.widgets import controls as settings
 
 GROWTH_WINDOW = 60  # steps over which the table counts the distance growing
 
@@ -80,8 +81,8 @@ class Fixed:
 
 @st.fragment
 def runs(controls: state.Controls, fixed: Fixed, slots: Slots) -> None:
-    """Everything that depends on the rates. A rate entry is drawn here (into its sidebar
-    slot), so a new rate reruns only this (Streamlit's fragment), not the other controls,
+    """Everything that depends on the rates. A rate entry is drawn here (into its slot among
+    the controls), so a new rate reruns only this (Streamlit's fragment), not the other controls,
     presets, theory, limits and captions; any other control reruns the whole page."""
     scene = controls.scene()
     surface, th = fixed.surface, fixed.th
@@ -99,7 +100,8 @@ def runs(controls: state.Controls, fixed: Fixed, slots: Slots) -> None:
         for col, label, d in zip(st.columns(len(sweep)), labels, diagnoses, strict=True):
             with col:
                 regime_badge(d.regime.value, label=f"{label}: ")
-        trajectory, loss, step_size = scene_figures(scene, labels, surface, sweep)
+        trajectory, loss, step_size = scene_figures(scene, labels, surface, sweep, dark_page(),
+                                                    on_phone())
         st.plotly_chart(trajectory, key="trajectory")
         chart_text(describe.paths_text_of(surface, sweep, diagnoses, labels))
         left, right = st.columns(2)
@@ -189,7 +191,8 @@ def runs(controls: state.Controls, fixed: Fixed, slots: Slots) -> None:
 
 
 state.load_from_url_once()
-with st.sidebar:
+st.title("Playground")
+with settings():  # the sidebar; on a phone, an expander here, above the chart
     controls = state.controls()
 base = controls.base  # every setting but the rates, which only the fragment reads
 keys = controls.keys
@@ -198,7 +201,6 @@ surface = base.build_surface()
 if not custom:
     warm_up(base.surface)
 
-st.title("Playground")
 st.caption(markdown_text(surface.description) if custom else surface.description)
 for warning in st.session_state.get("url_warnings", []):
     st.warning(warning, icon=":material/warning:")

@@ -17,7 +17,8 @@ from engine.scene import CUSTOM, SURFACE_PARAMS, default_params, fmt, markdown_t
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
-from ui.widgets import regime_badge
+from ui.widgets import controls as settings
+from ui.widgets import dark_page, regime_badge
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -241,7 +242,9 @@ def show_surface_run(m: maps.StabilityMap, i: int, j: int) -> None:
     one = descent.Sweep(t.points[None], t.losses[None], t.lrs[None],
                         np.array([-1 if t.diverged_at is None else t.diverged_at]))
     left, right = st.columns(2)
-    left.plotly_chart(trajectory_figure(surface, one, height=440), key="maps_run_path")
+    # narrow: in half the page's width Play/Pause sit above the step slider, not over it
+    left.plotly_chart(trajectory_figure(surface, one, height=440, dark=dark_page(), narrow=True),
+                      key="maps_run_path")
     right.plotly_chart(loss_figure(surface, one), key="maps_run_loss")
     scene = maps.cell_scene(m, i, j)
     st.link_button("Open this run in the Playground", "/playground?" + urlencode(scene_to_query(scene)),
@@ -279,7 +282,7 @@ st.caption("A rate is always tuned together with something else. Each map runs a
            "it has a closed form. Click a cell to see its run.")
 setup_jax()
 load_from_url_once()
-with st.sidebar:
+with settings():  # the sidebar; on a phone, an expander here, above the chart
     raw, bs_problems = controls()
 config, problems = maps.check_config(raw)
 

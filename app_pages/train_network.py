@@ -24,7 +24,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import optimizer_help, regime_badge, smaller_rates_note
+from ui.widgets import controls, optimizer_help, regime_badge, smaller_rates_note
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
 # Each optimizer's default rates, a decade apart: momentum 0.9 moves about 10x farther per step
@@ -122,7 +122,7 @@ st.title("Network training")
 st.caption("A small neural network (a multilayer perceptron) learns a data set at up to four "
            "learning rates at once. Every curve, badge and number below is measured from these runs.")
 
-with st.sidebar:
+with controls():  # the sidebar; on a phone, an expander here, above the chart
     st.header("Network")
     name = st.selectbox("Data set", data.NAMES, key=init("nt_data", "moons"),
                         format_func=lambda n: {"digits": "digits (8×8 images, 10 classes)",

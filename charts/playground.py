@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from charts.ready import figure_from_spec
 from charts.style import (
     CASING,
+    animation_controls,
     color,
     dash,
     floor_note,
@@ -54,10 +55,11 @@ def last_in_view(points: np.ndarray, bounds) -> int:
 
 
 @lru_cache(maxsize=32)
-def surface_background(surface: Surface) -> tuple[str, list, list]:
-    """(PNG data URI, contour xs, contour ys) for a surface; cached per surface."""
+def surface_background(surface: Surface, dark: bool = False) -> tuple[str, list, list]:
+    """(PNG data URI, contour xs, contour ys) for a surface; cached per surface and page theme
+    (``dark``: the dark page's colour scale)."""
     xs, ys, z = loss_grid(surface)
-    uri = image_uri(z, surface.global_value)
+    uri = image_uri(z, surface.global_value, dark)
     lx, ly = contour_lines(xs, ys, z, surface.global_value)
     return uri, lx, ly
 
@@ -179,21 +181,31 @@ def trail_indices(steps_shown: np.ndarray, end: int) -> np.ndarray:
 
 
 def trajectory_figure(surface: Surface, sweep: Sweep, height: int = 640,
-                      labels: list[str] | None = None) -> go.Figure:
+                      labels: list[str] | None = None, dark: bool = False,
+                      narrow: bool = False) -> go.Figure:
     """The surface (image + contour lines + minima), each rate's path, and an animation.
 
     Frames move only the heads (a marker with a short trail); the surface and
     the full paths are sent once. ``labels`` name the runs (default: their rate, or peak rate).
+    ``dark``: for a dark page (the surface's high-loss end a mid blue, not near-white; dark
+    Play/Pause and slider). ``narrow``: for a phone-wide chart (Play/Pause on a row of their
+    own above a full-width step slider, so they do not overlap it).
     The figure of :func:`trajectory_spec`.
     """
-    return figure_from_spec(trajectory_spec(surface, sweep, height, labels))
+    return figure_from_spec(trajectory_spec(surface, sweep, height, labels, dark, narrow))
+
+
+# Play/Pause and the step slider: side by side, or (narrow) the buttons above a full-width slider.
+WIDE_CONTROLS = (dict(x=0.0, y=-0.2), dict(x=0.2, len=0.8, y=-0.14), 120)
+NARROW_CONTROLS = (dict(x=0.0, y=-0.1), dict(x=0.0, len=1.0, y=-0.2), 170)
 
 
 def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
-                    labels: list[str] | None = None) -> dict:
+                    labels: list[str] | None = None, dark: bool = False,
+                    narrow: bool = False) -> dict:
     """:func:`trajectory_figure` as a plain JSON-able dict (data, layout, frames: lists of
     rounded floats, no NumPy), ready for :class:`charts.ready.ReadyFigure`."""
-    uri, lx, ly = surface_background(surface)
+    uri, lx, ly = surface_background(surface, dark)
     (x0, x1), (y0, y1) = surface.bounds
     steps = sweep.points.shape[1] - 1
     shown = frame_steps(steps)
@@ -266,9 +278,11 @@ def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
                 transition=dict(duration=0), mode="immediate")
     pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                  mode="immediate")
+    menu_at, slider_at, bottom = NARROW_CONTROLS if narrow else WIDE_CONTROLS
+    menu_style, slider_style = animation_controls(dark)
     layout = dict(
         height=height,
-        margin=dict(l=40, r=10, t=30, b=120),
+        margin=dict(l=40, r=10, t=30, b=bottom),
         # Equal scales, so a bowl with curvatures 1 and 10 looks as stretched as it is.
         xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False, title=dict(text="x"),
                    constrain="domain"),
@@ -280,15 +294,16 @@ def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
         hovermode="closest",
         uirevision=surface.name,
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, y=-0.2,
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, **menu_at,
                           xanchor="left", yanchor="top", pad=dict(t=0, r=10),
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                                    dict(label="❚❚ Pause", method="animate",
-                                        args=[[None], pause])])],
-        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.14, yanchor="top", pad=dict(t=0, b=0),
-                      currentvalue=dict(prefix="step ", visible=True),
+                                        args=[[None], pause])], **menu_style)],
+        sliders=[dict(active=0, **slider_at, yanchor="top", pad=dict(t=0, b=0),
                       steps=[dict(method="animate", label=k, args=[[k], pause])
-                             for k in names_of_frames])],
+                             for k in names_of_frames],
+                      **{**slider_style, "currentvalue": dict(prefix="step ", visible=True,
+                                                              **slider_style.get("currentvalue", {}))})],
     )
     return dict(data=data, layout=layout, frames=frames)
 

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from plotly.colors import hex_to_rgb
 
-from charts.style import SURFACE_COLORSCALE
+from charts.style import surface_colorscale
 
 MAX_LINE_POINTS = 100  # per contour line: smooth at chart size, a third of the grid's points
 
@@ -44,34 +44,38 @@ def log_gap(z: np.ndarray, floor_value: float) -> np.ndarray:
     return out
 
 
-def _lookup_table(n: int = 256) -> np.ndarray:
-    stops = np.array([s for s, _ in SURFACE_COLORSCALE])
-    rgb = np.array([hex_to_rgb(c) for _, c in SURFACE_COLORSCALE], dtype=np.float64)
+def _lookup_table(n: int = 256, dark: bool = False) -> np.ndarray:
+    scale = surface_colorscale(dark)
+    stops = np.array([s for s, _ in scale])
+    rgb = np.array([hex_to_rgb(c) for _, c in scale], dtype=np.float64)
     t = np.linspace(0, 1, n)
     return np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=1).astype(np.uint8)
 
 
 _LUT = _lookup_table()
+_LUT_DARK = _lookup_table(dark=True)
 
 
-def image_rgba(z: np.ndarray, floor_value: float) -> np.ndarray:
+def image_rgba(z: np.ndarray, floor_value: float, dark: bool = False) -> np.ndarray:
     """(ny, nx, 4) uint8 colours of ``z`` (row 0 of the result is the top, y max): the colour
-    scale spread over the finite values, alpha 0 where z is not finite."""
+    scale spread over the finite values, alpha 0 where z is not finite. ``dark``: the dark
+    page's scale (its high-loss end a mid blue, not near-white)."""
     v = log_gap(z, floor_value)
     finite = np.isfinite(v)
     rgba = np.zeros((*v.shape, 4), dtype=np.uint8)
     if finite.any():
         lo, hi = float(v[finite].min()), float(v[finite].max())
         t = (v[finite] - lo) / max(hi - lo, 1e-12)
-        rgba[finite, :3] = _LUT[np.clip((t * 255).astype(int), 0, 255)]
+        rgba[finite, :3] = (_LUT_DARK if dark else _LUT)[np.clip((t * 255).astype(int), 0, 255)]
         rgba[finite, 3] = 255
     return rgba[::-1]
 
 
-def image_uri(z: np.ndarray, floor_value: float) -> str:
+def image_uri(z: np.ndarray, floor_value: float, dark: bool = False) -> str:
     """A PNG data URI of the colour map; row 0 of ``z`` is the bottom (y min). RGB when every
-    value is finite, else RGBA with the non-finite part transparent (all of it, if none is)."""
-    rgba = image_rgba(z, floor_value)
+    value is finite, else RGBA with the non-finite part transparent (all of it, if none is).
+    ``dark``: the dark page's colour scale."""
+    rgba = image_rgba(z, floor_value, dark)
     opaque = bool((rgba[..., 3] == 255).all())
     image = Image.fromarray(rgba[..., :3] if opaque else rgba, mode="RGB" if opaque else "RGBA")
     buf = io.BytesIO()

@@ -43,17 +43,23 @@ def cached_run(scene: Scene):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _specs(key: str, labels: tuple[str, ...], _surface, _sweep) -> tuple[dict, dict, dict]:
-    return (trajectory_spec(_surface, _sweep, height=600, labels=list(labels)),
+def _specs(key: str, labels: tuple[str, ...], _surface, _sweep, dark: bool = False,
+           narrow: bool = False) -> tuple[dict, dict, dict]:
+    # On a phone the chart is ~360 px wide: a shorter chart leaves less blank above and below
+    # the (equal-scale) surface, and Play/Pause sit on their own row above the slider.
+    return (trajectory_spec(_surface, _sweep, height=540 if narrow else 600, labels=list(labels),
+                            dark=dark, narrow=narrow),
             loss_spec(_surface, _sweep, labels=list(labels)),
             step_size_spec(_sweep, labels=list(labels)))
 
 
-def scene_figures(scene: Scene, labels: list[str], surface, sweep) -> tuple[ReadyFigure, ...]:
+def scene_figures(scene: Scene, labels: list[str], surface, sweep, dark: bool = False,
+                  narrow: bool = False) -> tuple[ReadyFigure, ...]:
     """The trajectory, loss and step-size figures of a scene whose surface and runs are
-    ``surface`` and ``sweep``: built once per scene and labels (per process), as plain specs
-    ready for st.plotly_chart (charts.ready)."""
-    return tuple(map(ReadyFigure, _specs(scene_key(scene), tuple(labels), surface, sweep)))
+    ``surface`` and ``sweep``: built once per scene, labels, page theme (``dark``) and screen
+    (``narrow``: a phone) per process, as plain specs ready for st.plotly_chart (charts.ready)."""
+    return tuple(map(ReadyFigure, _specs(scene_key(scene), tuple(labels), surface, sweep,
+                                         bool(dark), bool(narrow))))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

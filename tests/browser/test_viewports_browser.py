@@ -7,7 +7,8 @@ the main chart's top is inside the first screen at every size and the whole char
 1400x1000; the phone never scrolls sideways; on the phone, the page's own buttons and
 links (the ones a page draws with st.button, st.page_link, st.download_button,
 st.link_button) are at least 44 px tall, no chart toolbar covers a legend, and (pages in
-CONTROLS_IN_PAGE) the controls sit in a Settings expander above the chart. Streamlit's
+CONTROLS_IN_PAGE) the controls sit in a Settings expander above the chart; and (pages in
+PLAY_FITS) at every size no animated chart's Play/Pause buttons overlap its step slider. Streamlit's
 own chrome (the header's menu and the sidebar toggle) is left out.
 """
 
@@ -42,7 +43,11 @@ SIZES = [Size("desktop", 1400, 1000), Size("projector", 1280, 720), Size("phone"
 PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 # Pages whose controls sit in the page, next to the chart, on a phone (ui.widgets.controls).
-CONTROLS_IN_PAGE = ("schedules", "grid-search", "lr-finder")
+CONTROLS_IN_PAGE = ("schedules", "grid-search", "lr-finder", "playground", "network-training",
+                    "fine-tuning", "stability-maps")
+# Pages whose animated charts keep Play/Pause clear of the step slider at every size (on a phone
+# charts.playground.trajectory_figure(narrow=True)); the others' overlaps are printed only.
+PLAY_FITS = ("playground", "stability-maps")
 TOOLS = [("playground", False), ("schedules", False), ("grid-search", False), ("lr-finder", True),
          ("stability-maps", True), ("network-training", True), ("fine-tuning", True)]
 
@@ -63,7 +68,20 @@ MEASURE = """() => {
     .filter(e => e.getBoundingClientRect().height > 0).length;
   const settings = [...main.querySelectorAll("[data-testid='stExpander'] summary")]
     .filter(e => /Settings/.test(e.innerText)).map(e => Math.round(e.getBoundingClientRect().top));
-  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth, toolbars, settings,
+  // Play/Pause against the step slider in every animated chart: boxes that overlap.
+  const rect = e => { const r = e.getBoundingClientRect();
+                      return {l: r.left, r: r.right, t: r.top, b: r.bottom, w: r.width, h: r.height}; };
+  const hit = (a, b) => a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
+  const overlaps = [];
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const buttons = [...plot.querySelectorAll('.updatemenu-button')].map(rect).filter(r => r.w > 0);
+    const slider = [...plot.querySelectorAll('.slider-rail-rect, .slider-grip-rect, .slider-current-value')]
+      .map(rect).filter(r => r.w > 0);
+    for (const a of buttons) for (const b of slider) if (hit(a, b))
+      overlaps.push({button: [Math.round(a.l), Math.round(a.t), Math.round(a.r), Math.round(a.b)],
+                     slider: [Math.round(b.l), Math.round(b.t), Math.round(b.r), Math.round(b.b)]});
+  }
+  return {vw, vh, scrollWidth: document.scrollingElement.scrollWidth, toolbars, settings, overlaps,
           chart: box && {top: Math.round(box.top), bottom: Math.round(box.bottom),
                          left: Math.round(box.left), right: Math.round(box.right)},
           small: ours.filter(t => t.h < MIN)};
@@ -102,13 +120,17 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
         open_tool(page, f"{app_url}/{tool}", SLOW_MS if slow else WAIT_MS)
         m = page.evaluate(MEASURE)
         page.screenshot(path=str(artifacts / f"viewport-{tool}-{size}.png"))
+        if size.phone:  # the whole main chart, below the first screen too (Play/Pause, slider)
+            page.locator(f"{CHART} .main-svg").first.locator("xpath=ancestor::*[@data-testid="
+                                                             "'stPlotlyChart']").screenshot(
+                path=str(artifacts / f"viewport-{tool}-{size}-chart.png"))
     finally:
         page.close()
     c = m["chart"]
     print(f"\nviewport {tool} {size} {m['vw']}x{m['vh']}: main chart top {c and c['top']} bottom "
           f"{c and c['bottom']} (x {c and c['left']}-{c and c['right']}); scrollWidth {m['scrollWidth']}; "
           f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}; "
-          f"Settings expander at y={m['settings']}")
+          f"Settings expander at y={m['settings']}; Play/Pause over the slider: {m['overlaps']}")
     assert c is not None, f"{tool} at {size}: no chart drawn"
     problems = []
     if not 0 <= c["top"] < m["vh"]:
@@ -121,6 +143,8 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
         problems.append(f"{m['toolbars']} chart toolbars shown (they cover the legends on a phone)")
     if size.phone and tool in CONTROLS_IN_PAGE and not (m["settings"] and m["settings"][0] < c["top"]):
         problems.append(f"no Settings expander above the chart (controls in the drawer): {m['settings']}")
+    if tool in PLAY_FITS and m["overlaps"]:
+        problems.append(f"Play/Pause overlap the step slider: {m['overlaps']}")
     if size.phone and m["small"]:
         problems.append(f"touch targets under {MIN_TARGET} px: {m['small']}")
     assert not problems, f"{tool} at {size}: " + "; ".join(problems)
