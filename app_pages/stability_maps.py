@@ -302,8 +302,8 @@ if st.session_state.get("maps_url_config") != config:  # the link's warnings go 
 for w in [*st.session_state.get("maps_url_warnings", []), *bs_problems, *problems]:
     st.warning(w, icon=":material/warning:")
 write_to_url(config, (i, j))
-st.plotly_chart(map_figure(m, config.color, selected=(i, j)), key=chart_key, on_select="rerun",
-                selection_mode="points")
+st.plotly_chart(map_figure(m, config.color, selected=(i, j), dark=dark_page()), key=chart_key,
+                on_select="rerun", selection_mode="points")
 st.caption(legend_text(m, config.color))
 for line in maps.summary(m):
     st.markdown(line)

@@ -24,7 +24,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import controls, optimizer_help, regime_badge, smaller_rates_note
+from ui.widgets import controls, dark_page, optimizer_help, regime_badge, smaller_rates_note
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
 # Each optimizer's default rates, a decade apart: momentum 0.9 moves about 10x farther per step
@@ -281,7 +281,7 @@ if d.n_features == 2:
         xs, ys, classes, frame_steps = cached_boundaries(*config)
     st.plotly_chart(boundary_figure(d.x_val, d.y_val, xs, ys, classes[pick], frame_steps,
                                     title=f"{rate_label(rates[pick])}: validation points on the "
-                                          "predicted regions"), key="nt_boundary")
+                                          "predicted regions", dark=dark_page()), key="nt_boundary")
     if run.diverged_at[pick] >= 0:
         st.caption(f"This rate diverged at step {int(run.diverged_at[pick])}; the regions stay as "
                    "they were just before.")

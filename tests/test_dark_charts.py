@@ -74,3 +74,93 @@ def test_grid_curve_is_not_black_on_a_dark_page():
     curves = [t for t in fig.data if t.mode and "lines" in t.mode and t.line.color]
     assert curves and all(contrast(t.line.color, style.DARK_PAGE) >= 3 for t in curves
                           if t.line.color.startswith("#")), [t.line.color for t in curves]
+
+
+def lightest(colors) -> float:
+    """The largest luminance among '#rrggbb' colours."""
+    return max(luminance(c) for c in colors)
+
+
+def image_pixels(uri: str) -> np.ndarray:
+    """(n, 3) RGB pixels of a figure's PNG data URI (the opaque ones)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA"))
+    return rgba[rgba[..., 3] == 255][:, :3]
+
+
+def pixel_luminance(rgb: np.ndarray) -> np.ndarray:
+    c = rgb / 255
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return c @ [0.2126, 0.7152, 0.0722]
+
+
+def test_surface_image_is_darker_on_a_dark_page_and_unchanged_on_a_light_one():
+    """The trajectory chart's surface (a PNG under the paths): on a dark page its lightest pixel
+    (the high-loss background that fills most of the chart) is far darker; the light page's
+    figure is the one a caller without ``dark`` gets, topped by the light scale's near-white."""
+    from charts.playground import trajectory_spec
+    from engine.scene import Scene, run_scene
+
+    surface, sweep, _ = run_scene(Scene(surface="himmelblau", params=(), rates=(0.01,)))
+    light = trajectory_spec(surface, sweep)
+    dark = trajectory_spec(surface, sweep, dark=True)
+    assert trajectory_spec(surface, sweep, dark=False) == light
+    lum_light = pixel_luminance(image_pixels(light["layout"]["images"][0]["source"]))
+    lum_dark = pixel_luminance(image_pixels(dark["layout"]["images"][0]["source"]))
+    top = luminance(style.SURFACE_COLORSCALE[-1][1])
+    assert abs(lum_light.max() - top) < 0.02, (lum_light.max(), top)  # the light scale, as before
+    assert lum_dark.max() < 0.5 * lum_light.max(), (lum_dark.max(), lum_light.max())
+    assert np.median(lum_dark) < np.median(lum_light)
+    # the dark page's Play/Pause and slider are dark too; the light page keeps Plotly's own
+    assert luminance(dark["layout"]["updatemenus"][0]["bgcolor"]) < 0.1
+    assert "bgcolor" not in light["layout"]["updatemenus"][0]
+    assert light["data"] == dark["data"] and light["frames"] == dark["frames"]  # only colours differ
+
+
+def test_narrow_trajectory_puts_play_above_a_full_width_slider():
+    """On a phone (narrow) Play/Pause get a row of their own above the step slider, which then
+    spans the chart; the default (wide) layout is the one before: side by side."""
+    from charts.playground import trajectory_spec
+    from engine.scene import Scene, run_scene
+
+    surface, sweep, _ = run_scene(Scene())
+    wide = trajectory_spec(surface, sweep)["layout"]
+    narrow = trajectory_spec(surface, sweep, narrow=True)["layout"]
+    menu, slider = wide["updatemenus"][0], wide["sliders"][0]
+    assert (menu["x"], menu["y"], slider["x"], slider["len"], slider["y"], wide["margin"]["b"]) == \
+        (0.0, -0.2, 0.2, 0.8, -0.14, 120)
+    menu, slider = narrow["updatemenus"][0], narrow["sliders"][0]
+    assert slider["x"] == 0.0 and slider["len"] == 1.0
+    assert menu["y"] > slider["y"]  # buttons above (both anchored at their top)
+    assert narrow["margin"]["b"] > wide["margin"]["b"]
+
+
+def test_map_regions_lightest_colour_is_darker_on_a_dark_page():
+    m = momentum_map(MapConfig(n=8, rows=6, steps=40))
+    light = map_figure(m).to_dict()
+    dark = map_figure(m, dark=True).to_dict()
+    lum_light = lightest(c for _, c in light["data"][0]["colorscale"])
+    lum_dark = lightest(c for _, c in dark["data"][0]["colorscale"])
+    assert lum_dark < 0.6 * lum_light, (lum_dark, lum_light)
+    assert map_figure(m, dark=False).to_dict() == light  # the default is the light figure
+
+
+def test_decision_regions_lightest_colour_is_darker_on_a_dark_page():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (40, 2))
+    y = (x[:, 1] > 0).astype(int) + (x[:, 0] > 0.5).astype(int)  # three classes
+    grid = np.linspace(-1, 1, 5)
+    classes = np.zeros((2, 5, 5), int)
+    classes[:, 2:, :] = 1
+    classes[:, :, 4] = 2
+    steps = np.array([0, 20])
+    light = boundary_figure(x, y, grid, grid, classes, steps)
+    dark = boundary_figure(x, y, grid, grid, classes, steps, dark=True)
+    lum_light = lightest(c for _, c in light.data[0].marker.colorscale)
+    lum_dark = lightest(c for _, c in dark.data[0].marker.colorscale)
+    assert lum_dark < 0.5 * lum_light, (lum_dark, lum_light)
+    assert boundary_figure(x, y, grid, grid, classes, steps, dark=False).to_dict() == light.to_dict()
