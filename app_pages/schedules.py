@@ -13,7 +13,7 @@ from ui import formula_input, urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 from ui.urlstate import SurfaceLink, init
-from ui.widgets import chart_text, controls, themed
+from ui.widgets import chart_text, controls, dark_page, on_phone, themed
 
 DEFAULTS = {"lr": 0.025, "steps": 300}  # on Himmelblau: constant oscillates, decay settles
 DEFAULT_SURFACE = "himmelblau"
@@ -168,7 +168,8 @@ with right:
                                        y_title, diverged_at=dead), key="sch_losses")
     chart_text(describe.curves_text(f"{y_title.capitalize()} against step", names, losses, dead))
 if target == "surface":
-    st.plotly_chart(themed(trajectory_figure(surface, sweep, height=480, labels=names)), key="sch_paths")
+    st.plotly_chart(themed(trajectory_figure(surface, sweep, height=480, labels=names, dark=dark_page(),
+                                             narrow=on_phone())), key="sch_paths")
     chart_text(describe.paths_text_of(surface, sweep, diagnoses, names))
     if where == CUSTOM:
         st.caption(markdown_text(surface.description))

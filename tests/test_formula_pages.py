@@ -172,7 +172,7 @@ def test_schedules_network_csv_is_each_runs_rate_and_loss(downloads):
     at.selectbox(key="sch_data").set_value("moons").run()
     at.number_input(key="sch_steps").set_value(50).run()
     ok(at)
-    assert query(at) == {}  # the network's settings are not in the link
+    assert query(at) == {"on": "network", "data": "moons", "steps": "50"}
     run, _ = schedule_runs.on_network("moons", "cosine", 0.025, 50)
     got = clicked(downloads, "learning-rate-lab-schedule-cosine-moons.csv")
     assert len(got) == 2 * 51
