@@ -5,7 +5,7 @@ from functools import partial
 
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.networks import finetune_figure, pretrain_figure
 from charts.style import rate_label
 from engine import finetune, networks, optimizers
@@ -14,7 +14,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import controls, optimizer_help, smaller_rates_note
+from ui.widgets import chart_text, controls, optimizer_help, smaller_rates_note
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
@@ -182,6 +182,7 @@ else:
     st.markdown(kept + "  \n" + fast)
 
 st.plotly_chart(finetune_figure(run), key="ft_curves")
+chart_text(describe.finetune_text_of(run, [rate_label(lr) for lr in rates]))
 # The tasks and the starting point under the chart, so the chart starts in a phone's first screen.
 c1, c2, c3 = st.columns(3)
 c1.metric("Task A accuracy after pre-training", pct(float(pre.val_acc[-1])))

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.maps import cell_of, legend_text, map_figure, steps_figure
 from charts.playground import loss_figure, trajectory_figure
 from charts.tuning import loss_curves_figure
@@ -17,8 +17,8 @@ from engine.scene import CUSTOM, SURFACE_PARAMS, default_params, fmt, markdown_t
 from ui import formula_input
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
+from ui.widgets import chart_text, dark_page, regime_badge
 from ui.widgets import controls as settings
-from ui.widgets import dark_page, regime_badge
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -304,6 +304,7 @@ for w in [*st.session_state.get("maps_url_warnings", []), *bs_problems, *problem
 write_to_url(config, (i, j))
 st.plotly_chart(map_figure(m, config.color, selected=(i, j), dark=dark_page()), key=chart_key,
                 on_select="rerun", selection_mode="points")
+chart_text(describe.map_text_of(m))
 st.caption(legend_text(m, config.color))
 for line in maps.summary(m):
     st.markdown(line)

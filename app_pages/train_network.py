@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from charts import export
+from charts import describe, export
 from charts.networks import (
     boundary_figure,
     digits_figure,
@@ -24,7 +24,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import controls, dark_page, optimizer_help, regime_badge, smaller_rates_note
+from ui.widgets import chart_text, controls, dark_page, optimizer_help, regime_badge, smaller_rates_note
 
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
 # Each optimizer's default rates, a decade apart: momentum 0.9 moves about 10x farther per step
@@ -191,6 +191,7 @@ for col, lr, regime in zip(st.columns(len(rates)), rates, regimes, strict=True):
         regime_badge(regime, label=f"{rate_label(lr)}: ")
 
 st.plotly_chart(training_curves_figure(run, rates), key="nt_curves")
+chart_text(describe.training_text_of(run, [rate_label(lr) for lr in rates]))
 
 DASH = "—"
 rows = []

@@ -162,3 +162,71 @@ def map_text_of(m) -> str:
         i, j = m.best_cell
         text += f"; best at rate {_g(rates[j])}, {ROW_TITLES[m.config.kind]} {_g(m.rows[i])}"
     return text + "."
+
+
+def _pct(v: float) -> str:
+    return f"{100 * float(v):.1f}%"
+
+
+def training_text(names: Sequence[str], train_loss, val_acc,
+                  diverged_at: Sequence[int | None]) -> str:
+    """The network-training chart (loss and accuracy against step): each run's final training
+    loss and validation accuracy (a fraction 0-1), with its best; only the step for a run that
+    blew up.
+
+    >>> training_text(["lr = 0.1", "lr = 10"], [[0.7, 0.3, 0.1], [0.7, 9.0, 9.0]],
+    ...               [[0.5, 0.8, 0.9], [0.5, 0.3, 0.3]], [None, 1]).split(": ")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['Training and validation loss and accuracy against step, 2 runs over 2 steps',
+     'lr = 0.1 ended at training loss 0.1, validation accuracy 90.0% (best 90.0%);
+      lr = 10 blew up at step 1.']
+    """
+    parts = []
+    steps = 0
+    for name, loss, acc, d in zip(names, train_loss, val_acc, diverged_at, strict=True):
+        loss, acc = np.asarray(loss, np.float64), np.asarray(acc, np.float64)
+        steps = max(steps, len(loss) - 1)
+        if d is not None:
+            parts.append(f"{name} blew up at step {int(d)}")
+            continue
+        parts.append(f"{name} ended at training loss {_g(loss[-1])}, validation accuracy "
+                     f"{_pct(acc[-1])} (best {_pct(np.nanmax(acc))})")
+    return (f"Training and validation loss and accuracy against step, {_runs(len(parts))} over "
+            f"{steps} steps: {_listed(parts)}.")
+
+
+def training_text_of(run, names: Sequence[str]) -> str:
+    """training_text of an engine.mlp TrainRun (its first evaluation set is the validation one)."""
+    dead = [None if d < 0 else int(d) for d in np.asarray(run.diverged_at)]
+    return training_text(names, run.train_loss, np.asarray(run.eval_acc)[:, 0], dead)
+
+
+def finetune_text(names: Sequence[str], b_acc, a_acc, diverged_at: Sequence[int | None]) -> str:
+    """The fine-tuning chart: per run, task B's accuracy (learning) and task A's (what is kept)
+    from the first step to the last (fractions 0-1); only the step for a run that blew up.
+
+    >>> finetune_text(["lr = 0.01", "lr = 5"], [[0.1, 0.6, 0.9], [0.1, 0.2, 0.2]],
+    ...               [[0.99, 0.98, 0.97], [0.99, 0.1, 0.1]], [None, 1]).split("; ")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['Task B accuracy (learning) and task A accuracy (what is kept) against step, 2 runs over 2
+      steps: lr = 0.01: task B 10.0% to 90.0%, task A 99.0% to 97.0%',
+     'lr = 5 blew up at step 1.']
+    """
+    parts = []
+    steps = 0
+    for name, b, a, d in zip(names, b_acc, a_acc, diverged_at, strict=True):
+        b, a = np.asarray(b, np.float64), np.asarray(a, np.float64)
+        steps = max(steps, len(b) - 1)
+        if d is not None:
+            parts.append(f"{name} blew up at step {int(d)}")
+            continue
+        parts.append(f"{name}: task B {_pct(b[0])} to {_pct(b[-1])}, task A {_pct(a[0])} to "
+                     f"{_pct(a[-1])}")
+    return (f"Task B accuracy (learning) and task A accuracy (what is kept) against step, "
+            f"{_runs(len(parts))} over {steps} steps: {_listed(parts)}.")
+
+
+def finetune_text_of(run, names: Sequence[str]) -> str:
+    """finetune_text of an engine.finetune run."""
+    dead = [None if d < 0 else int(d) for d in np.asarray(run.diverged_at)]
+    return finetune_text(names, run.b_acc, run.a_acc, dead)
