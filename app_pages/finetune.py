@@ -264,7 +264,7 @@ with st.expander("Pre-training on task A"):
     st.caption(f"{len(pre.val_acc) - 1} full-batch steps of plain SGD at rate {finetune.PRETRAIN_LR:g}, "
                f"seed {seed}; computed once per process and reused by every fine-tuning run.")
 
-st.subheader("What the options do to forgetting")
+st.header("What the options do to forgetting")
 if st.toggle("Compare: plain, frozen lower layers, lower layers × 0.1, 20 warmup steps",
              key=init("ft_compare", False)):
     options = {"plain fine-tuning": (False, 1.0, 0), "frozen lower layers": (True, 1.0, 0),

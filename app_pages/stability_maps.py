@@ -365,6 +365,7 @@ if config.kind == "momentum" and config.surface == CUSTOM:
                     f"above it. On that row {measured}.")
     formula_input.minima_note(own_surface)
 
+st.header("The run behind a cell")  # h2 under the page's h1; each run's own title is an h3
 with st.expander("Pick a cell without the mouse"):
     c1, c2 = st.columns(2)
     c1.number_input(f"row (0 to {m.shape[0] - 1}, from the bottom)", 0, m.shape[0] - 1, key="maps_row")

@@ -261,7 +261,7 @@ st.caption("The curves' CSV has one row per rate and step: the rate, optimizer, 
            "own numbers; from the step where a run diverged its cells are empty and `diverged` "
            "is 1. The table's CSV is the table above. Each file is built when you click.")
 
-st.subheader("Mini-batch noise")
+st.header("Mini-batch noise")
 if batch is None:
     st.caption("Full batches: every step uses the exact gradient of the training loss, so a stable "
                "rate has no noise floor to settle on. Pick a mini-batch size to measure what noise "
@@ -274,7 +274,7 @@ else:
     st.markdown(" ".join(noise_sentences(noise, run.train_loss, batch)))
 
 if d.n_features == 2:
-    st.subheader("Decision regions during training")
+    st.header("Decision regions during training")
     pick = st.segmented_control("Rate", list(range(len(rates))),
                                 format_func=lambda i: rate_label(rates[i]), key="nt_pick")
     pick = 0 if pick is None else int(pick)
@@ -287,7 +287,7 @@ if d.n_features == 2:
         st.caption(f"This rate diverged at step {int(run.diverged_at[pick])}; the regions stay as "
                    "they were just before.")
 else:
-    st.subheader("Validation images and predicted labels")
+    st.header("Validation images and predicted labels")
     pick = st.segmented_control("Rate", list(range(len(rates))),
                                 format_func=lambda i: rate_label(rates[i]), key="nt_pick")
     pick = 0 if pick is None else int(pick)
@@ -303,7 +303,7 @@ else:
                    "misclassified (red: predicted label, true label in brackets).")
 
 if show_sharpness:
-    st.subheader("Sharpness and the edge of stability")
+    st.header("Sharpness and the edge of stability")
     differs = [what for what, on in (("mini-batches", batch is not None),
                                      (f"momentum {momentum:g}", momentum > 0),
                                      (optimizers.get(opt).label, opt != "sgd")) if on]
