@@ -14,7 +14,7 @@ from ui import urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax
 from ui.urlstate import init
-from ui.widgets import chart_text, controls, optimizer_help, smaller_rates_note
+from ui.widgets import chart_text, controls, on_phone, optimizer_help, smaller_rates_note
 
 DEFAULT_UNITS = finetune.DEFAULT_HIDDEN[0]
 STEP_CHOICES = (50, 100, 150, 200, 250, 300, 400, 500)
@@ -181,7 +181,7 @@ else:
                 f"{pct(verdict.level)} on task B; this one got furthest ({pct(run.b_acc[f, -1])}).")
     st.markdown(kept + "  \n" + fast)
 
-st.plotly_chart(finetune_figure(run), key="ft_curves")
+st.plotly_chart(finetune_figure(run, narrow=on_phone()), key="ft_curves")
 chart_text(describe.finetune_text_of(run, [rate_label(lr) for lr in rates]))
 # The tasks and the starting point under the chart, so the chart starts in a phone's first screen.
 c1, c2, c3 = st.columns(3)

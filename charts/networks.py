@@ -190,17 +190,21 @@ def sharpness_figure(steps: np.ndarray, sharp: np.ndarray, rates, diverged_at) -
     return fig
 
 
-def finetune_figure(run) -> go.Figure:
-    """Task-B accuracy (learning) and task-A accuracy (forgetting) against step, per rate."""
+def finetune_figure(run, narrow: bool = False) -> go.Figure:
+    """Task-B accuracy (learning) and task-A accuracy (forgetting) against step, per rate.
+
+    ``narrow``: for a phone-wide chart, each panel's title on two lines (side by side on one
+    line they run into each other) under a taller top margin."""
+    sep = "<br>" if narrow else " "
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
-                        subplot_titles=("task B accuracy (learning the new task)",
-                                        "task A accuracy (what is kept)"))
+                        subplot_titles=(f"task B accuracy{sep}(learning the new task)",
+                                        f"task A accuracy{sep}(what is kept)"))
     _add_rate_lines(fig, run.b_acc, run.rates, run.diverged_at, 1, 1, percent=True)
     _add_rate_lines(fig, run.a_acc, run.rates, run.diverged_at, 1, 2, show_legend=False,
                     percent=True)
     fig.update_yaxes(range=[0, 102], title_text="validation accuracy (%)", row=1, col=1)
     fig.update_xaxes(title_text="fine-tuning step")
-    fig.update_layout(height=420, margin={"t": 40, "b": 40, "l": 50, "r": 10},
+    fig.update_layout(height=420, margin={"t": 60 if narrow else 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.2})
     return fig
 

@@ -164,3 +164,18 @@ def test_decision_regions_lightest_colour_is_darker_on_a_dark_page():
     lum_dark = lightest(c for _, c in dark.data[0].marker.colorscale)
     assert lum_dark < 0.5 * lum_light, (lum_dark, lum_light)
     assert boundary_figure(x, y, grid, grid, classes, steps, dark=False).to_dict() == light.to_dict()
+
+
+def test_finetune_figure_titles_wrap_on_a_phone_only():
+    from types import SimpleNamespace
+
+    from charts.networks import finetune_figure
+
+    acc = np.array([[0.1, 0.5, 0.9], [0.2, 0.6, 0.8]])
+    run = SimpleNamespace(b_acc=acc, a_acc=acc[::-1], rates=(0.01, 0.1), diverged_at=np.array([-1, -1]))
+    wide = [a.text for a in finetune_figure(run).layout.annotations]
+    narrow = finetune_figure(run, narrow=True)
+    assert wide == ["task B accuracy (learning the new task)", "task A accuracy (what is kept)"]
+    assert [a.text.replace("<br>", " ") for a in narrow.layout.annotations] == wide
+    assert all("<br>" in a.text for a in narrow.layout.annotations)
+    assert narrow.layout.margin.t > finetune_figure(run).layout.margin.t
