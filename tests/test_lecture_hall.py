@@ -53,12 +53,19 @@ def texts(result) -> str:
 def heartbeat_fragment(s: StreamlitClient) -> str:
     """The id of the student's follow fragment as last drawn (a fragment's id depends on where
     it is drawn; ``auto_reruns`` is cleared before each full run, so the last one is current)."""
+    assert s.auto_reruns, "the student's page never asked for a periodic (follow) rerun"
     return next(reversed(s.auto_reruns))
 
 
 async def full_run(s: StreamlitClient):
+    """A full run of the student's page; the follow fragment it draws becomes the current one
+    (the previous one stays known if the run drew none, e.g. when the server merged it)."""
+    before = dict(s.auto_reruns)
     s.auto_reruns.clear()
-    return await s.rerun()
+    r = await s.rerun()
+    if not s.auto_reruns:
+        s.auto_reruns.update(before)
+    return r
 
 
 async def bounded(sem, coro):
@@ -67,6 +74,16 @@ async def bounded(sem, coro):
 
 
 async def lecture(front: str, code: str, token: str):
+    """The class (below); every client is closed however it ends, so that no open socket is
+    left for a later test to trip over."""
+    clients: list[StreamlitClient] = []
+    try:
+        return await _lecture(front, code, token, clients)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+async def _lecture(front: str, code: str, token: str, clients: list):
     lesson, slide, question = prediction_slide()
     n = len(lesson.slides)
     vote_key = f"vote:{question}"
@@ -74,6 +91,7 @@ async def lecture(front: str, code: str, token: str):
     host = StreamlitClient(front, path=f"/{LESSON}",
                            query=f"present=1&section={slide}&room={code}&host={token}",
                            headers={**origin, "Cookie": "lrlab_replica=instructor"}, timeout_s=300)
+    clients.append(host)
     first = await host.connect()
     assert first.ok, first.errors
     assert "Reveal the run" in {w.label for w in host.widgets.values()}
@@ -81,6 +99,7 @@ async def lecture(front: str, code: str, token: str):
     students = [StreamlitClient(front, path=f"/{LESSON}", query=f"room={code}&me=student-{i:02d}",
                                 headers={**origin, "Cookie": f"lrlab_replica=student-{i:02d}"},
                                 timeout_s=300) for i in range(STUDENTS)]
+    clients.extend(students)
     sem = asyncio.Semaphore(CONCURRENT)
     joined = await asyncio.gather(*(bounded(sem, s.connect()) for s in students))
     for r in joined:
@@ -139,7 +158,6 @@ async def lecture(front: str, code: str, token: str):
         assert f"slide {slide + 1} of {n}" in texts(r), texts(r)[-300:]
 
     await asyncio.gather(*(bounded(sem, follows(s)) for s in students))
-    await asyncio.gather(host.close(), *(s.close() for s in students))
     return question, final
 
 
