@@ -185,7 +185,8 @@ def report(name: str, theme: str, ours, theirs) -> str:
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("where", PAGES, ids=str)
-def test_no_serious_violations_from_our_markup(themed_contexts, app_url, axe_path, where, theme):
+def test_no_serious_violations_from_our_markup(themed_contexts, app_url, axe_path, where, theme,
+                                               measured):
     page = themed_contexts[theme].new_page()
     try:
         load(page, f"{app_url}/{where.path}", SLOW_MS if where.slow else WAIT_MS)
@@ -196,6 +197,7 @@ def test_no_serious_violations_from_our_markup(themed_contexts, app_url, axe_pat
     finally:
         page.close()
     print("\n" + report(where.name, theme, ours, theirs))
+    measured(report(where.name, theme, ours, theirs))
     failing = [f"{v['id']} ({v['impact']}): {v['help']} at {targets[:4]}"
                for v, targets in ours if v["impact"] in FAILING_IMPACTS]
     assert not failing, f"{where} [{theme}]: serious or critical violations:\n" + "\n".join(failing)

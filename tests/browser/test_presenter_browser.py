@@ -53,6 +53,10 @@ MEASURE = """() => {
 }"""
 
 
+def spans(boxes) -> list[str]:
+    return [f"{b['top']}-{b['bottom']}" for b in boxes]
+
+
 @pytest.fixture(scope="module")
 def projectors(browser):
     contexts = {}
@@ -82,7 +86,8 @@ def open_slide(page, url: str) -> None:
 
 
 @pytest.mark.parametrize("slug,slide,size", CASES, ids=[f"{s}-{n}-{z}" for s, n, z in CASES])
-def test_an_experiment_slide_fits_the_projector(projectors, app_url, artifacts, slug, slide, size):
+def test_an_experiment_slide_fits_the_projector(projectors, app_url, artifacts, slug, slide, size,
+                                                measured):
     lesson = LESSONS[slug]
     assert LESSONS[slug].slides[slide - 1].experiment is not None, "not an experiment's slide"
     page = projectors[size].new_page()
@@ -96,9 +101,9 @@ def test_an_experiment_slide_fits_the_projector(projectors, app_url, artifacts, 
             page.screenshot(path=str(ROOT / "docs" / "presenter-1280x720.png"))
     finally:
         page.close()
-    print(f"\npresenter {slug} slide {slide} of {len(lesson.slides)} at {size}: charts {m['charts']}, "
-          f"Play {m['play']}, navigation bar {m['nav']} (Previous/Next {m['buttons']}); "
-          f"smallest body text {m['body']} px, chart text {m['chart']} px")
+    measured(f"presenter {slug} slide {slide}/{len(lesson.slides)} at {size}: charts y {spans(m['charts'])}, "
+             f"Play y {spans(m['play'])}, navigation bar y {m['nav']['top']}-{m['nav']['bottom']}; "
+             f"smallest body text {m['body']} px, chart text {m['chart']} px")
     problems = []
     if not m["charts"]:
         problems.append("no chart drawn")
