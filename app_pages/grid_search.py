@@ -13,7 +13,7 @@ from ui import formula_input, urlstate
 from ui.downloads import on_demand
 from ui.runtime import setup_jax, warm_up
 from ui.urlstate import SurfaceLink, init
-from ui.widgets import chart_text, controls, dark_page, on_phone, themed
+from ui.widgets import chart_text, controls, dark_page, themed
 
 SURFACE_DEFAULTS = {"lo": 1e-3, "hi": 1.0, "n": 128, "steps": 100}
 NETWORK_DEFAULTS = {"lo": 0.01, "hi": 10.0, "n": 8, "steps": 200, "seeds": 2}
@@ -226,7 +226,8 @@ if target == "surface":
     sw = g.sweep
     one = descent.Sweep(sw.points[pick:pick + 1], sw.losses[pick:pick + 1], sw.lrs[pick:pick + 1],
                         sw.diverged_at[pick:pick + 1])
-    run_figure = trajectory_figure(surface, one, height=420, dark=dark_page(), narrow=on_phone())
+    # in a half-width column Play/Pause would sit on the step slider: the narrow layout always
+    run_figure = trajectory_figure(surface, one, height=520, dark=dark_page(), narrow=True)
     left.plotly_chart(themed(run_figure), key="grid_run")
     if g.diverged_at[pick] >= 0:
         st.markdown(f"At **{g.rates[pick]:.4g}** the run **diverged at step {int(g.diverged_at[pick])}**.")

@@ -47,7 +47,7 @@ CONTROLS_IN_PAGE = ("schedules", "grid-search", "lr-finder", "playground", "netw
                     "fine-tuning", "stability-maps")
 # Pages whose animated charts keep Play/Pause clear of the step slider at every size (on a phone
 # charts.playground.trajectory_figure(narrow=True)); the others' overlaps are printed only.
-PLAY_FITS = ("playground", "stability-maps")
+PLAY_FITS = ("playground", "stability-maps", "schedules", "grid-search")
 TOOLS = [("playground", False), ("schedules", False), ("grid-search", False), ("lr-finder", True),
          ("stability-maps", True), ("network-training", True), ("fine-tuning", True)]
 
@@ -114,7 +114,7 @@ def open_tool(page, url: str, timeout_ms: int) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=str)
 @pytest.mark.parametrize("tool,slow", TOOLS, ids=[t for t, _ in TOOLS])
 def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_url, artifacts,
-                                                           tool, slow, size):
+                                                           tool, slow, size, measured):
     page = sized_contexts[size.name].new_page()
     try:
         open_tool(page, f"{app_url}/{tool}", SLOW_MS if slow else WAIT_MS)
@@ -127,10 +127,12 @@ def test_main_chart_in_first_screen_and_no_sideways_scroll(sized_contexts, app_u
     finally:
         page.close()
     c = m["chart"]
-    print(f"\nviewport {tool} {size} {m['vw']}x{m['vh']}: main chart top {c and c['top']} bottom "
-          f"{c and c['bottom']} (x {c and c['left']}-{c and c['right']}); scrollWidth {m['scrollWidth']}; "
-          f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}; "
-          f"Settings expander at y={m['settings']}; Play/Pause over the slider: {m['overlaps']}")
+    line = (f"viewport {tool} {size} {m['vw']}x{m['vh']}: main chart top {c and c['top']} bottom "
+            f"{c and c['bottom']} (x {c and c['left']}-{c and c['right']}); scrollWidth {m['scrollWidth']}; "
+            f"targets under {MIN_TARGET} px: {m['small']}; chart toolbars shown: {m['toolbars']}; "
+            f"Settings expander at y={m['settings']}; Play/Pause over the slider: {m['overlaps']}")
+    print("\n" + line)
+    measured(line)
     assert c is not None, f"{tool} at {size}: no chart drawn"
     problems = []
     if not 0 <= c["top"] < m["vh"]:
