@@ -326,7 +326,9 @@ def _per_step_spec(title: str, y_title: str, series, steps: int) -> dict:
         if diverged_at is not None and len(ys):
             data.append(dict(type="scatter", x=[int(ks[-1])], y=[y[-1]],
                              mode="markers+text", text=[f"diverged at step {diverged_at}"],
-                             textposition="bottom right" if ks[-1] < steps / 2 else "bottom left",
+                             # toward the wider side: past a third of the run the text,
+                             # ~10 characters' width, fits only on the left (at 20 px too)
+                             textposition="bottom right" if ks[-1] < steps / 3 else "bottom left",
                              showlegend=False,
                              marker=dict(symbol="x", size=11, color=color(i))))
     layout = dict(title=dict(text=title, font=dict(size=15)), height=320,
