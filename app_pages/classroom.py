@@ -40,7 +40,7 @@ def host_view(m: cls.Membership) -> None:
     with right:
         st.image(cls.qr_png(join), caption=f"Join class {m.code}", width="stretch")
 
-    st.subheader("Present a lesson")
+    st.header("Present a lesson")
     numbered = [(order, page) for order, page in numbered_lesson_pages()]
     names = {page.url_path: page for _, page in numbered}
     current = m.room.lesson if m.room.lesson in names else numbered[0][1].url_path
@@ -53,12 +53,12 @@ def host_view(m: cls.Membership) -> None:
     st.caption("Presenter mode shows the join code in a corner, each prediction's votes as they "
                "arrive, and a Reveal button; your Previous/Next moves every student along.")
 
-    st.subheader("Your instructor link")
+    st.header("Your instructor link")
     st.markdown("It opens this page as the instructor: bookmark it, and keep it to yourself (it can "
                 "move the class, reveal answers and end the class). Students never need it.")
     st.code(cls.host_url(m.code, m.token), language=None, wrap_lines=True)
 
-    st.subheader("End the class")
+    st.header("End the class")
     confirm = st.checkbox("Yes, end it now: the code stops working for everyone", key="classroom_end_ok")
     if st.button("End the class", icon=":material/logout:", disabled=not confirm):
         try:
@@ -90,14 +90,14 @@ def start_or_join() -> None:
         st.info(f"The class {ended} has ended.")
     teach, join = st.columns(2, gap="large")
     with teach:
-        st.subheader("Teach")
+        st.header("Teach")
         st.markdown("Start a class: students join with a short code or a QR code, vote on each "
                     "prediction from their phones, and follow your slides.")
         if st.button("Start a class", icon=":material/add:"):
             start_class()
             st.rerun()
     with join:
-        st.subheader("Join")
+        st.header("Join")
         with st.form("join", border=False):
             typed = st.text_input("Class code", max_chars=32, placeholder="e.g. K7M2QX",
                                   help=f"{CODE_LENGTH} letters and digits, from your instructor")

@@ -6,7 +6,7 @@ prefers-color-scheme, set here with Playwright's ``color_scheme``), axe-core
 ``npm ci``) is injected with ``page.add_script_tag`` and run on the whole
 document. Every violation is printed (rule id, impact, count, first targets), so
 the test output is the page's accessibility report. The test fails on a
-serious or critical violation from the app's own markup; those that come from
+moderate, serious or critical violation from the app's own markup; those that come from
 Streamlit itself are listed in ``STREAMLIT_OWN`` below, each with why it stays.
 """
 
@@ -25,7 +25,9 @@ CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
 SLOW_MS = 150_000  # a network page or lesson 7 compiles JAX on its first load
-FAILING_IMPACTS = ("serious", "critical")
+# the issue asks for no serious or critical ones; every page is at 0 moderate too (the last was
+# the Classroom's heading order), so a new moderate one fails as well
+FAILING_IMPACTS = ("moderate", "serious", "critical")
 
 
 @dataclass(frozen=True)
@@ -200,4 +202,4 @@ def test_no_serious_violations_from_our_markup(themed_contexts, app_url, axe_pat
     measured(report(where.name, theme, ours, theirs))
     failing = [f"{v['id']} ({v['impact']}): {v['help']} at {targets[:4]}"
                for v, targets in ours if v["impact"] in FAILING_IMPACTS]
-    assert not failing, f"{where} [{theme}]: serious or critical violations:\n" + "\n".join(failing)
+    assert not failing, f"{where} [{theme}]: moderate, serious or critical violations:\n" + "\n".join(failing)
