@@ -261,6 +261,8 @@ st.caption("The curves' CSV has one row per rate and step: the rate, optimizer, 
 
 with st.expander("Pre-training on task A"):
     st.plotly_chart(pretrain_figure(pre.val_acc), key="ft_pretrain")
+    chart_text(describe.accuracy_text(f"Task A accuracy over {len(pre.val_acc) - 1} pre-training steps",
+                                      ["task A"], [pre.val_acc], [None]))
     st.caption(f"{len(pre.val_acc) - 1} full-batch steps of plain SGD at rate {finetune.PRETRAIN_LR:g}, "
                f"seed {seed}; computed once per process and reused by every fine-tuning run.")
 

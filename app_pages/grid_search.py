@@ -229,6 +229,12 @@ if target == "surface":
     # in a half-width column Play/Pause would sit on the step slider: the narrow layout always
     run_figure = trajectory_figure(surface, one, height=520, dark=dark_page(), narrow=True)
     left.plotly_chart(themed(run_figure), key="grid_run")
+    with left:
+        conv = g.steps_to_converge[pick]
+        chart_text(describe.paths_text(
+            surface.title, [f"lr = {g.rates[pick]:.4g}"], [g.regimes[pick]],
+            [int(conv) if np.isfinite(conv) else None],
+            [int(g.diverged_at[pick]) if g.diverged_at[pick] >= 0 else None], steps))
     if g.diverged_at[pick] >= 0:
         st.markdown(f"At **{g.rates[pick]:.4g}** the run **diverged at step {int(g.diverged_at[pick])}**.")
     else:
@@ -252,6 +258,9 @@ else:
     right.plotly_chart(loss_curves_figure(
         [(f"seed {s}", g.train_loss[i, pick]) for i, s in enumerate(g.seeds)],
         f"Training loss at rate {g.rates[pick]:.4g}", "training loss", diverged_at=dead), key="grid_run")
+    with right:
+        chart_text(describe.curves_text(f"Training loss at rate {g.rates[pick]:.4g}",
+                                        [f"seed {s}" for s in g.seeds], g.train_loss[:, pick], dead))
     blew = [f"seed {s} at step {int(x)}" for s, x in zip(g.seeds, g.diverged_at[:, pick], strict=True)
             if x >= 0]
     if blew:

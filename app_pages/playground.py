@@ -112,6 +112,11 @@ def runs(controls: state.Controls, fixed: Fixed, slots: Slots) -> None:
                 sweep.losses - surface.global_value,
                 [None if d < 0 else int(d) for d in sweep.diverged_at]))
         right.plotly_chart(step_size, key="step_size")
+        with right:  # every run's |x(k+1) − x(k)| at once, as Trajectory.step_sizes gives it
+            chart_text(describe.curves_text(
+                "Step size |x(k+1) − x(k)| against step", labels,
+                np.linalg.norm(np.diff(sweep.points, axis=1), axis=2),
+                [None if d < 0 else int(d) for d in sweep.diverged_at], steps=sweep.points.shape[1] - 1))
 
     rows, growth = [], []
     for i, (lr, key, t, d) in enumerate(zip(scene.rates, keys, sweep, diagnoses, strict=True)):

@@ -245,7 +245,13 @@ def show_surface_run(m: maps.StabilityMap, i: int, j: int) -> None:
     # narrow: in half the page's width Play/Pause sit above the step slider, not over it
     left.plotly_chart(trajectory_figure(surface, one, height=440, dark=dark_page(), narrow=True),
                       key="maps_run_path")
+    name = f"lr = {fmt(lr)}"
+    with left:
+        chart_text(describe.paths_text_of(surface, one, [d], [name]))
     right.plotly_chart(loss_figure(surface, one), key="maps_run_loss")
+    with right:
+        chart_text(describe.curves_text("Loss above the lowest against step", [name],
+                                        one.losses - surface.global_value, [t.diverged_at]))
     scene = maps.cell_scene(m, i, j)
     st.link_button("Open this run in the Playground", "/playground?" + urlencode(scene_to_query(scene)),
                    icon=":material/open_in_new:")
@@ -265,6 +271,8 @@ def show_network_run(m: maps.StabilityMap, i: int, j: int) -> None:
         [(f"seed {s}", curves[s]) for s in range(len(curves))],
         f"Training loss at rate {lr:.4g}, batch size {int(m.rows[i])}", "training loss",
         diverged_at=dead), key="maps_run_loss")
+    chart_text(describe.curves_text(f"Training loss at rate {lr:.4g}, batch size {int(m.rows[i])}",
+                                    [f"seed {s}" for s in range(len(curves))], curves, dead))
     finals = ", ".join(f"{float(c[-1]):.3g}" for c in curves)
     blew = [s for s, x in enumerate(dead) if x is not None]
     st.markdown(f"Final training loss per seed: {finals}."
@@ -379,6 +387,9 @@ else:
 if config.kind == "condition":
     at_best, at_theory, predicted = cached_condition_steps(m.config)
     st.plotly_chart(steps_figure(m.rows, at_best, predicted), key="maps_steps")
+    chart_text(describe.series_text("Steps to converge against condition number", "κ", m.rows,
+                                    [("measured at the row's best rate", at_best),
+                                     ("theory at 2/(L+μ)", predicted)]))
     ok = np.isfinite(at_theory) & np.isfinite(predicted)
     if ok.any():
         ratio = at_theory[ok] / predicted[ok]

@@ -283,6 +283,8 @@ if d.n_features == 2:
     st.plotly_chart(boundary_figure(d.x_val, d.y_val, xs, ys, classes[pick], frame_steps,
                                     title=f"{rate_label(rates[pick])}: validation points on the "
                                           "predicted regions", dark=dark_page()), key="nt_boundary")
+    chart_text(describe.boundary_text(rate_label(rates[pick]), d.x_val, d.y_val, xs, ys, classes[pick],
+                                      frame_steps))
     if run.diverged_at[pick] >= 0:
         st.caption(f"This rate diverged at step {int(run.diverged_at[pick])}; the regions stay as "
                    "they were just before.")
@@ -293,8 +295,9 @@ else:
     pick = 0 if pick is None else int(pick)
     n_show = 40
     wrong = int(np.sum(preds[pick][:n_show] != d.y_val[:n_show]))
-    st.plotly_chart(digits_figure(d.x_val[:n_show], d.y_val[:n_show], preds[pick][:n_show]),
-                    key="nt_digits")
+    st.plotly_chart(digits_figure(d.x_val[:n_show], d.y_val[:n_show], preds[pick][:n_show],
+                                  dark=dark_page()), key="nt_digits")
+    chart_text(describe.digits_text(d.y_val[:n_show], preds[pick][:n_show]))
     if run.diverged_at[pick] >= 0:
         st.caption(f"{rate_label(rates[pick])} diverged at step {int(run.diverged_at[pick])}: these "
                    "labels come from the weights just before, not from a trained network.")
@@ -314,6 +317,7 @@ if show_sharpness:
     with st.spinner("Power iteration on Hessian-vector products at 40 steps per rate…"):
         s_steps, sharp, s_dead = cached_sharpness(name, hidden, rates, int(steps), seed, activation)
     st.plotly_chart(sharpness_figure(s_steps, sharp, rates, s_dead), key="nt_sharpness")
+    chart_text(describe.sharpness_text([rate_label(lr) for lr in rates], s_steps, sharp, rates, s_dead))
     st.markdown(" ".join(sharpness_sentence(summarize_sharpness(s_steps, sharp[i], lr, int(s_dead[i])))
                          for i, lr in enumerate(rates)))
     st.caption("Gradient descent on a quadratic is stable only while sharpness (the largest "

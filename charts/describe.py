@@ -61,13 +61,15 @@ def paths_text_of(surface, sweep, diagnoses, names: Sequence[str]) -> str:
 
 
 def curves_text(title: str, names: Sequence[str], curves, diverged_at: Sequence[int | None] | None = None,
-                unit: str = "") -> str:
+                unit: str = "", steps: int | None = None) -> str:
     """A chart of one curve per run against step: how each ended and its lowest value.
 
-    A run that blew up reports only the step, never a final value."""
+    A run that blew up reports only the step, never a final value. ``steps``: the run's length
+    when a curve has one value per step rather than per point (a step size)."""
     curves = [np.asarray(c, np.float64) for c in curves]
     dead = list(diverged_at) if diverged_at is not None else [None] * len(curves)
-    steps = max((len(c) for c in curves), default=1) - 1
+    if steps is None:
+        steps = max((len(c) for c in curves), default=1) - 1
     parts = []
     for name, c, d in zip(names, curves, dead, strict=True):
         if d is not None:
@@ -230,3 +232,166 @@ def finetune_text_of(run, names: Sequence[str]) -> str:
     """finetune_text of an engine.finetune run."""
     dead = [None if d < 0 else int(d) for d in np.asarray(run.diverged_at)]
     return finetune_text(names, run.b_acc, run.a_acc, dead)
+
+
+def _dead(diverged_at) -> list[int | None]:
+    """Engine divergence steps (-1 where none) as a list with None where none."""
+    return [None if int(d) < 0 else int(d) for d in np.asarray(diverged_at).ravel()]
+
+
+def votes_text(options: Sequence[str], tally: dict, labels: Sequence[str] | None = None,
+               right=None, what: str = "Votes") -> str:
+    """A vote chart: how many of the votes each option got, the right ones marked.
+
+    >>> votes_text(["a", "b", "c"], {"a": 12, "b": 8}, ["it diverges", "it converges", "it crawls"],
+    ...            right={"a"})
+    "Votes: 12 of 20 for 'it diverges' (right), 8 of 20 for 'it converges', 0 of 20 for 'it crawls'."
+    >>> votes_text(["x", "y"], {})
+    "Votes: none yet, for 'x' or 'y'."
+    """
+    names = list(labels) if labels else list(options)
+    counts = [int(tally.get(o, 0)) for o in options]
+    n = sum(counts)
+    if not n:
+        return f"{what}: none yet, for " + " or ".join(f"'{x}'" for x in names) + "."
+    right = set(right or ())
+    parts = [f"{k} of {n} for '{x}'" + (" (right)" if o in right else "")
+             for o, x, k in zip(options, names, counts, strict=True)]
+    return f"{what}: " + ", ".join(parts) + "."
+
+
+def series_text(title: str, x_what: str, xs, series) -> str:
+    """A chart of a few named lines against one x: where each starts and ends, and where it has no
+    value (a run that never converged is a gap).
+
+    >>> series_text("Steps to converge against condition number", "κ", [1, 10, 100],
+    ...             [("measured", [3, 30, float("nan")]), ("theory", [2, 25, 260])])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'Steps to converge against condition number, 3 values of κ from 1 to 100: measured from 3 at
+     κ = 1 to 30 at κ = 10 (no value at 1 of them); theory from 2 at κ = 1 to 260 at κ = 100.'
+    """
+    xs = np.asarray(xs, np.float64)
+    parts = []
+    for name, ys in series:
+        ys = np.asarray([np.nan if v is None else v for v in ys], np.float64)
+        ok = np.nonzero(np.isfinite(ys))[0]
+        if not len(ok):
+            parts.append(f"{name} has no value")
+            continue
+        a, b = ok[0], ok[-1]
+        text = f"{name} from {_g(ys[a])} at {x_what} = {_g(xs[a])} to {_g(ys[b])} at {x_what} = {_g(xs[b])}"
+        if len(ok) < len(ys):
+            text += f" (no value at {len(ys) - len(ok)} of them)"
+        parts.append(text)
+    return (f"{title}, {len(xs)} values of {x_what} from {_g(xs.min())} to {_g(xs.max())}: "
+            f"{_listed(parts)}.")
+
+
+def rate_sweep_text(rates, steps, distance, regimes: Sequence[str], fastest_index: int | None,
+                    budget: int, marks: dict[str, float] | None = None) -> str:
+    """A lesson's rate sweep (steps to converge on top, final distance below, against the rate):
+    the regimes, where divergence starts, the fastest rate, the closest finish and the marked rates.
+
+    >>> rate_sweep_text([0.01, 0.1, 0.3], [float("inf"), 12, float("inf")], [0.5, 1e-6, float("inf")],
+    ...                 ["slow", "converged", "diverged"], 1, 100, {"2/L": 0.2}).split("; ")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['Steps to converge (top) and distance to the minimum at the end (bottom) against rate, 100 steps
+      per run. Steps to converge for 3 rates from 0.01 to 0.3: 1 slow, 1 converged, 1 diverged',
+     'diverged from 0.3 up', 'fastest 0.1 (12 steps)', 'closest at the end 0.1 (distance 1e-06)',
+     'marked: 2/L = 0.2.']
+    """
+    rates = np.asarray(rates, np.float64)
+    steps = np.asarray(steps, np.float64)
+    distance = np.asarray(distance, np.float64)
+    text = grid_text(rates, np.where(np.isfinite(steps), steps, np.nan), regimes,
+                     "steps to converge")[:-1]
+    if fastest_index is not None:
+        text += f"; fastest {_g(rates[fastest_index])} ({int(steps[fastest_index])} steps)"
+    else:
+        text += f"; none converged in {int(budget)} steps"
+    ok = np.isfinite(distance)
+    if ok.any():
+        k = int(np.argmin(np.where(ok, distance, np.inf)))
+        text += f"; closest at the end {_g(rates[k])} (distance {_g(distance[k])})"
+    if marks:
+        text += "; marked: " + ", ".join(f"{name} = {_g(v)}" for name, v in marks.items())
+    return (f"Steps to converge (top) and distance to the minimum at the end (bottom) against rate, "
+            f"{int(budget)} steps per run. {text}.")
+
+
+def sharpness_text(names: Sequence[str], steps, sharp, rates, diverged_at) -> str:
+    """The sharpness chart: per rate, the largest Hessian eigenvalue at the first and last recorded
+    step (before a divergence) and its peak, against the rate's limit 2/lr.
+
+    >>> sharpness_text(["lr = 0.1", "lr = 1"], [0, 10, 20], [[5, 12, 19], [5, 9, 1e9]], [0.1, 1],
+    ...                [-1, 15]).split("; ")  # doctest: +NORMALIZE_WHITESPACE
+    ['Sharpness (largest Hessian eigenvalue) against step, each rate with its limit 2/lr, 2 runs
+      over 20 steps: lr = 0.1 from 5 to 19 (peak 19, limit 20, below it at the end)',
+     'lr = 1 from 5 to 9 (peak 9, limit 2, above it at the end), then diverged at step 15.']
+    """
+    steps = np.asarray(steps)
+    parts = []
+    for name, s, lr, d in zip(names, sharp, rates, np.asarray(diverged_at).ravel(), strict=True):
+        keep = steps < d if d >= 0 else np.ones(len(steps), bool)
+        keep[0] = True
+        s = np.asarray(s, np.float64)[keep]
+        s = s[np.isfinite(s)]
+        limit = 2.0 / float(lr)
+        if not len(s):
+            parts.append(f"{name} has no recorded value")
+            continue
+        side = "above" if s[-1] >= limit else "below"
+        text = (f"{name} from {_g(s[0])} to {_g(s[-1])} (peak {_g(s.max())}, limit {_g(limit)}, "
+                f"{side} it at the end)")
+        parts.append(text + (f", then diverged at step {int(d)}" if d >= 0 else ""))
+    span = int(steps[-1]) if len(steps) else 0
+    return (f"Sharpness (largest Hessian eigenvalue) against step, each rate with its limit 2/lr, "
+            f"{_runs(len(parts))} over {span} steps: {_listed(parts)}.")
+
+
+def boundary_text(name: str, x, y, xs, ys, classes, frame_steps) -> str:
+    """The animated decision regions of one run: how much of the plane each class's region covers
+    at the last frame, and how many validation points lie in their own class's region, first and last.
+
+    >>> g = np.linspace(-1, 1, 4)
+    >>> first = np.zeros((4, 4), int); last = np.tile([0, 0, 1, 1], (4, 1))
+    >>> print(boundary_text("lr = 0.1", [[-0.9, 0], [0.9, 0], [0.8, 0.5]], [0, 1, 0], g, g,
+    ...                     np.stack([first, last]), [0, 50]))  # doctest: +NORMALIZE_WHITESPACE
+    Decision regions of lr = 0.1 at 2 recorded steps from 0 to 50, with 3 validation points: at
+    step 50 the regions cover class 0 50%, class 1 50% of the plane; 2 of the 3 points (66.7%) lie
+    in their own class's region at step 0, 2 (66.7%) at step 50.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y).ravel()
+    xs, ys, classes = np.asarray(xs, np.float64), np.asarray(ys, np.float64), np.asarray(classes)
+    ix = np.abs(x[:, 0, None] - xs[None]).argmin(1)  # each point's nearest grid cell
+    iy = np.abs(x[:, 1, None] - ys[None]).argmin(1)
+    n = len(y)
+
+    def inside(f: int) -> int:
+        return int(np.sum(classes[f][iy, ix] == y))
+
+    last = classes[-1].ravel()
+    cover = ", ".join(f"class {k} {100 * np.mean(last == k):.0f}%" for k in np.unique(last))
+    a, b = inside(0), inside(-1)
+    return (f"Decision regions of {name} at {len(frame_steps)} recorded steps from {int(frame_steps[0])} "
+            f"to {int(frame_steps[-1])}, with {n} validation points: at step {int(frame_steps[-1])} the "
+            f"regions cover {cover} of the plane; {a} of the {n} points ({_pct(a / max(n, 1))}) lie in "
+            f"their own class's region at step {int(frame_steps[0])}, {b} ({_pct(b / max(n, 1))}) at "
+            f"step {int(frame_steps[-1])}.")
+
+
+def digits_text(labels, predicted, listed: int = 8) -> str:
+    """The digits mosaic: how many images got their true label, and which were misread.
+
+    >>> digits_text([3, 5, 9, 1], [3, 6, 4, 1])
+    '4 validation digits with their predicted labels: 2 right, 2 wrong (a 5 read as 6, a 9 read as 4).'
+    """
+    labels, predicted = np.asarray(labels).ravel(), np.asarray(predicted).ravel()
+    wrong = np.nonzero(labels != predicted)[0]
+    text = (f"{len(labels)} validation digits with their predicted labels: "
+            f"{len(labels) - len(wrong)} right, {len(wrong)} wrong")
+    if len(wrong):
+        misread = [f"a {int(labels[k])} read as {int(predicted[k])}" for k in wrong[:listed]]
+        more = f", and {len(wrong) - listed} more" if len(wrong) > listed else ""
+        text += f" ({', '.join(misread)}{more})"
+    return text + "."

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from charts.style import (
+    DARK_PAGE,
     NEUTRAL,
     animation_controls,
     color,
@@ -143,26 +144,39 @@ def boundary_figure(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray
     return fig
 
 
+# The digits' label colours, right and wrong, on each page: on white (light) and on the dark
+# page's background (dark), each at least 4.5:1 against it (tests/test_chart_text.py).
+DIGIT_LABELS = {False: {"right": "#1b7d1b", "wrong": "#c62828"},
+                True: {"right": "#6fdc6f", "wrong": "#ff8a80"}}
+
+
 def digits_figure(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
-                  cols: int = 10) -> go.Figure:
-    """Test images in a mosaic with predicted labels; wrong predictions in red with the truth."""
+                  cols: int = 10, dark: bool = False) -> go.Figure:
+    """Test images in a mosaic with predicted labels; wrong predictions in red with the truth.
+
+    ``dark``: light ink on a dark background (the page's own), not a white mosaic that glares on
+    a dark page; the labels in lighter colours that keep their contrast there."""
     n = len(images)
     rows = int(np.ceil(n / cols))
     mosaic = np.full((rows * 9, cols * 9), np.nan)
     notes = []
+    ink = DIGIT_LABELS[bool(dark)]
     for k in range(n):
         r, c = divmod(k, cols)
         mosaic[r * 9: r * 9 + 8, c * 9: c * 9 + 8] = images[k].reshape(8, 8)
         wrong = predicted[k] != labels[k]
         notes.append({"x": c * 9 + 3.5, "y": r * 9 - 0.9, "showarrow": False,
                       "text": f"<b>{predicted[k]}</b>" + (f" ✗ ({labels[k]})" if wrong else ""),
-                      "font": {"color": "#d62728" if wrong else "#2ca02c", "size": 12}})
+                      "font": {"color": ink["wrong" if wrong else "right"], "size": 12}})
     fig = go.Figure(go.Heatmap(z=np.where(np.isnan(mosaic), None, np.round(mosaic, 3)).tolist(),
-                               colorscale="gray_r", showscale=False, hoverinfo="skip"))
+                               colorscale="gray" if dark else "gray_r", showscale=False,
+                               hoverinfo="skip"))
     fig.update_layout(annotations=notes, height=90 * rows + 40,
                       margin={"t": 20, "b": 10, "l": 10, "r": 10},
                       xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed",
                                                        "scaleanchor": "x"})
+    if dark:  # the gaps and the labels' background: the dark page itself, whatever the theme says
+        fig.update_layout(paper_bgcolor=DARK_PAGE, plot_bgcolor=DARK_PAGE)
     return fig
 
 

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 import segno
 import streamlit as st
 
+from charts import describe
 from charts.ready import ReadyFigure
 from charts.votes import votes_spec
 from store.classroom import Classroom, NotHost, Room, RoomError, default_url, new_student_id, valid_id
+from ui.widgets import chart_text
 
 POLL_S = 1.5  # the instructor's live chart
 FOLLOW_S = 1.5  # a student's heartbeat: the presenter's section, reveals
@@ -204,11 +206,10 @@ def live_votes(code: str, question: str, options: Sequence[str], labels: Sequenc
         return
     n = sum(tally.get(o, 0) for o in options)
     if show_votes:
-        names = labels or options
         st.plotly_chart(ReadyFigure(votes_spec(options, tally, labels=labels, height=height)),
                         key=f"live:{question}", config={"displayModeBar": False},
-                        alt="Votes so far: " + "; ".join(f"{x}: {tally.get(o, 0)}"
-                                                         for o, x in zip(options, names, strict=True)))
+                        alt="Bar chart of the votes so far (the counts follow)")
+        chart_text(describe.votes_text(options, tally, labels, what="Votes so far"))
     st.markdown(f"**{n} vote{'s' * (n != 1)}** · {here} student{'s' * (here != 1)} present",
                 help="Students count as present while their page is open (seen in the last 20 s).")
 

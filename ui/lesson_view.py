@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import streamlit as st
 import streamlit.components.v1 as components
 
+from charts import describe
 from charts.networks import finetune_figure
 from charts.playground import loss_spec, trajectory_spec
 from charts.rate_sweep import rate_sweep_figure
@@ -45,7 +46,7 @@ from ui import progress as prog
 from ui.heap import freeze_after_warm_up
 from ui.lesson_links import render_markdown
 from ui.runtime import warm_up
-from ui.widgets import dark_page, rate_problem, rate_text, regime_badge
+from ui.widgets import chart_text, dark_page, rate_problem, rate_text, regime_badge
 
 PRESENTER_CSS = """
 <style>
@@ -60,6 +61,7 @@ main:focus, main:focus-visible { outline: none !important; }
   { font-size: BODYpx !important; line-height: 1.4 !important; }
 h1 { font-size: 2.4rem !important; padding: 0.2rem 0 !important; }
 h2 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
+[data-testid="stElementContainer"]:has(.lrl-chart-text) { position: absolute !important; }
 .st-key-lrl-slide-nav { position: fixed; left: 0; right: 0; bottom: 0; z-index: 999989;
   padding: 0.45rem 2vw; background: NAVBG; border-top: 1px solid rgba(128, 128, 128, 0.45); }
 </style>
@@ -175,7 +177,7 @@ def render_finetune(lesson: Lesson, exp: Experiment, presenting: bool = False) -
         cols = [side] * len(spec.rates)
     else:
         cols = st.columns(len(spec.rates) + 1, vertical_alignment="bottom")
-        chart_col = st
+        chart_col = st.container()
     rates = [col.number_input(f"rate {i + 1}", RATE_MIN, RATE_MAX, float(lr), format="%.4g",
                               step=None, key=_key(lesson, exp.id, "lr", i))
              for i, (col, lr) in enumerate(zip(cols, spec.rates, strict=False))]
@@ -188,6 +190,8 @@ def render_finetune(lesson: Lesson, exp: Experiment, presenting: bool = False) -
     if presenting:
         fig = ReadyFigure(larger_text(fig.to_dict(), PRESENTER_CHART_PX, PRESENTER_CHART_HEIGHT))
     chart_col.plotly_chart(fig, key=_key(lesson, exp.id, "finetune"))
+    with chart_col:
+        chart_text(describe.finetune_text_of(run, [rate_text(lr) for lr in spec.rates]))
     rows = []
     for i, lr in enumerate(spec.rates):
         acc_a, learned = finetune_measures(run, i)
@@ -218,6 +222,8 @@ def render_rate_sweep(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     if presenting:
         fig = ReadyFigure(larger_text(fig.to_dict(), PRESENTER_CHART_PX, PRESENTER_CHART_HEIGHT))
     st.plotly_chart(fig, key=_key(lesson, exp.id, "sweep"))
+    chart_text(describe.rate_sweep_text(runs.rates, runs.steps, runs.distance, runs.regimes,
+                                        runs.fastest_index, spec.steps, marks))
     facts = [f"{spec.n} rates from {spec.lo:g} to {spec.hi:g} ({spec.spacing} spacing), "
              f"{spec.steps} steps each",
              f"fastest: {fmt_value('fastest_rate', runs.fastest_rate)} "
@@ -292,7 +298,13 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
         left, right = st.columns([3, 2])
         trajectory, loss = experiment_figures(scene, labels, 430)
     left.plotly_chart(trajectory, key=_key(lesson, exp.id, "traj"))
+    with left:
+        chart_text(describe.paths_text_of(surface, sweep, diagnoses, labels))
     right.plotly_chart(loss, key=_key(lesson, exp.id, "loss"))
+    with right:
+        chart_text(describe.curves_text("Loss above the minimum against step", labels,
+                                        sweep.losses - surface.global_value,
+                                        [None if d < 0 else int(d) for d in sweep.diverged_at]))
     if scene.noise:
         st.caption(f"Gradient noise σ = {scene.noise:g} (seed {scene.seed}): every step adds the same "
                    "random noise to each run's gradient, as a mini-batch would.")
@@ -400,13 +412,11 @@ def _right_of(tally: dict, options, right: set) -> str:
 
 def _class_result(question: str, options, tally: dict, right: set, labels=None) -> None:
     """The class's answers to a revealed question, the right ones marked."""
-    names = labels or options
     st.plotly_chart(ReadyFigure(votes_spec(options, tally, right=right, labels=labels)),
                     key="votes:" + question,
                     config={"displayModeBar": False},
-                    alt="The class's answers: " + "; ".join(
-                        f"{x}: {tally.get(o, 0)}{' (right)' if o in right else ''}"
-                        for o, x in zip(options, names, strict=True)))
+                    alt="Bar chart of the class's answers (the counts follow)")
+    chart_text(describe.votes_text(options, tally, labels, right, what="The class's answers"))
     st.markdown(f"**The class:** {_right_of(tally, options, right)}.")
 
 
