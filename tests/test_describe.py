@@ -102,3 +102,68 @@ def test_network_finetune_and_maps_pages_put_a_sentence_after_their_main_chart()
         assert not at.exception, (page, [e.value for e in at.exception])
         hidden = [m.value for m in at.markdown if "lrl-chart-text" in m.value]
         assert any(start in h for h in hidden), (page, hidden)
+
+
+def test_votes_text_counts_every_option_of_the_tally_and_marks_the_right_one():
+    text = describe.votes_text(["0", "1", "2"], {"0": 3, "2": 9}, ["0.05", "0.08", "0.5"], right={"1"})
+    assert text == "Votes: 3 of 12 for '0.05', 0 of 12 for '0.08' (right), 9 of 12 for '0.5'."
+    assert describe.votes_text(["a"], {"a": 0}, what="Votes so far") == "Votes so far: none yet, for 'a'."
+
+
+def test_curves_text_counts_steps_of_a_per_step_curve():
+    sizes = np.array([[0.5, 0.25, 0.125]])  # 3 step sizes: a run of 3 steps, 4 points
+    assert "1 run over 3 steps" in describe.curves_text("Step size", ["a"], sizes, [None], steps=3)
+    assert "1 run over 2 steps" in describe.curves_text("Step size", ["a"], sizes, [None])
+
+
+def test_rate_sweep_text_of_a_real_sweep_reports_its_fastest_rate_and_first_divergence():
+    from lessons.claims import run_rate_sweep
+    from lessons.loader import RateSweepSpec
+
+    spec = RateSweepSpec(surface="quadratic", params=(("a", 1.0), ("b", 10.0)), lo=0.01, hi=0.3, n=24,
+                         steps=300)
+    runs = run_rate_sweep(spec)
+    text = describe.rate_sweep_text(runs.rates, runs.steps, runs.distance, runs.regimes,
+                                    runs.fastest_index, spec.steps, {"2/L": 0.2})
+    assert "300 steps per run" in text and "for 24 rates from 0.01 to 0.3" in text
+    assert f"fastest {runs.fastest_rate:.3g} ({int(runs.fastest_steps)} steps)" in text
+    assert f"diverged from {runs.smallest_diverged:.3g} up" in text
+    assert runs.largest_stable <= 0.2 < runs.smallest_diverged  # 2/L = 0.2 on this bowl
+    assert text.endswith("marked: 2/L = 0.2.")
+
+
+def test_series_text_reports_ends_and_gaps():
+    text = describe.series_text("Steps", "κ", [1, 10, 100], [("measured", [None, 30, 300])])
+    assert "measured from 30 at κ = 10 to 300 at κ = 100 (no value at 1 of them)" in text
+
+
+def test_sharpness_text_of_a_real_network_run():
+    from engine import data, mlp, networks
+
+    d = data.load("moons", 0)
+    p0 = mlp.init((d.n_features, 8, d.n_classes), 0)
+    rates = [0.5, 50.0]
+    snaps = networks.train_snapshots(p0, d.x_train, d.y_train, rates, 40, n_frames=5)
+    sharp = networks.sharpness_track(snaps, d.x_train, d.y_train)
+    text = describe.sharpness_text(["lr = 0.5", "lr = 50"], snaps.steps, sharp, rates, snaps.diverged_at)
+    assert f"over {int(snaps.steps[-1])} steps" in text
+    assert f"lr = 0.5 from {float(sharp[0, 0]):.3g} to " in text and "limit 4, " in text
+    assert "limit 0.04, " in text or "lr = 50 has no recorded value" in text
+
+
+def test_boundary_text_counts_points_in_their_own_region():
+    grid = np.linspace(-1, 1, 5)
+    classes = np.zeros((2, 5, 5), int)
+    classes[1][:, 3:] = 1  # the last frame: class 1 right of x = 0.25
+    x = np.array([[-0.5, 0.0], [0.5, 0.0], [1.0, 1.0], [0.9, -0.9]])
+    y = np.array([0, 1, 1, 0])
+    text = describe.boundary_text("lr = 1", x, y, grid, grid, classes, [0, 20])
+    assert "at step 20 the regions cover class 0 60%, class 1 40% of the plane" in text
+    assert "2 of the 4 points (50.0%) lie in their own class's region at step 0, 3 (75.0%) at step 20" in text
+
+
+def test_digits_text_lists_the_misread_digits():
+    text = describe.digits_text(np.arange(10), np.r_[np.arange(9), 3], listed=1)
+    assert text == "10 validation digits with their predicted labels: 9 right, 1 wrong (a 9 read as 3)."
+    many = describe.digits_text(np.zeros(12, int), np.ones(12, int), listed=2)
+    assert many.endswith("(a 0 read as 1, a 0 read as 1, and 10 more).")
