@@ -77,30 +77,67 @@ def _length(points: np.ndarray) -> float:
 END_LABEL_DX, END_LABEL_DY = 30, 26
 
 
-def end_label_offsets(ends_xy: np.ndarray) -> list[tuple[int, int]]:
+def end_label_offsets(ends_xy: np.ndarray, bounds=None) -> list[tuple[int, int]]:
     """(ax, ay) pixel offsets of the runs' end labels: the runs ending farther left get their
     labels to the left, the others to the right, and on each side the first goes up and the
     next down, so labels of runs that end at one point (a minimum) or near each other do not
-    cover each other."""
+    cover each other. Given the view's ``bounds``, a label points inwards from the outer
+    quarter of the view (left or right) and from its top or bottom fifth, so that it is not cut
+    at the chart's edge."""
     n = len(ends_xy)
     order = sorted(range(n), key=lambda i: (float(ends_xy[i][0]), i))
+    left = set(order[: n // 2] if n > 1 else [])
+    side = {i: -1 if i in left else 1 for i in range(n)}
+    fy = {i: 0.5 for i in range(n)}
+    if bounds is not None:
+        (x0, x1), (y0, y1) = bounds
+        for i in range(n):
+            fx = (float(ends_xy[i][0]) - x0) / (x1 - x0)
+            fy[i] = (float(ends_xy[i][1]) - y0) / (y1 - y0)
+            side[i] = -1 if fx > 0.75 else 1 if fx < 0.25 else side[i]
     out: list[tuple[int, int]] = [(0, 0)] * n
-    left = order[: n // 2] if n > 1 else []
-    for side, members in ((-1, left), (1, [i for i in order if i not in left])):
-        for k, i in enumerate(sorted(members, key=lambda i: (-float(ends_xy[i][1]), i))):
-            out[i] = (side * END_LABEL_DX, (-1 if k % 2 == 0 else 1) * END_LABEL_DY * (1 + k // 2))
+    for s in (-1, 1):
+        members = sorted((i for i in range(n) if side[i] == s), key=lambda i: (-float(ends_xy[i][1]), i))
+        if not members:
+            continue
+        near = float(np.median([fy[i] for i in members]))
+        for k, i in enumerate(members):
+            if near > 0.8:  # at the top: every label goes down, the highest end nearest
+                ay = END_LABEL_DY * (1 + k)
+            elif near < 0.2:  # at the bottom: every label goes up, the lowest end nearest
+                ay = -END_LABEL_DY * (len(members) - k)
+            else:
+                ay = (-1 if k % 2 == 0 else 1) * END_LABEL_DY * (1 + k // 2)
+            out[i] = (s * END_LABEL_DX, ay)
     return out
+
+
+def end_names(names: list[str]) -> list[str]:
+    """The short names at the paths' ends: the comma-separated parts every run shares (the
+    schedule, when all runs have one) are left to the legend, so that a long name is not cut
+    at the chart's edge; what tells the runs apart, and the rate, stay.
+
+    >>> end_names(["warmup + cosine, peak lr = 0.1", "warmup + cosine, peak lr = 0.028"])
+    ['peak lr = 0.1', 'peak lr = 0.028']
+    >>> end_names(["lr = 0.1", "cosine, peak lr = 0.1"])
+    ['lr = 0.1', 'cosine, peak lr = 0.1']
+    >>> end_names(["SGD, cosine, peak lr = 0.1", "Adam, cosine, peak lr = 0.1"])
+    ['SGD, peak lr = 0.1', 'Adam, peak lr = 0.1']
+    """
+    split = [n.split(", ") for n in names]
+    shared = set.intersection(*(set(p[:-1]) for p in split)) if split else set()
+    return [", ".join([q for q in p[:-1] if q not in shared] + p[-1:]) for p in split]
 
 
 def end_labels(sweep: Sweep, names: list[str], ends: list[int], bounds) -> list[dict]:
     """An annotation per run at the end of its drawn path (where it left the view if it
-    diverged): its marker, in its colour, and its name (the rate), with a line to the end."""
+    diverged): its marker, in its colour, and its short name (the rate), with a line to the end."""
     idx = [last_in_view(t.points[: ends[i]], bounds) for i, t in enumerate(sweep)]
     xy = np.array([sweep.points[i, j] for i, j in enumerate(idx)])
-    notes = []
-    for i, (ax, ay) in enumerate(end_label_offsets(xy)):
+    notes, short = [], end_names(names)
+    for i, (ax, ay) in enumerate(end_label_offsets(xy, bounds)):
         notes.append(dict(x=float(xy[i, 0]), y=float(xy[i, 1]), xref="x", yref="y",
-                          text=f'<span style="color:{color(i)}">{glyph(i)}</span> {names[i]}',
+                          text=f'<span style="color:{color(i)}">{glyph(i)}</span> {short[i]}',
                           showarrow=True, ax=ax, ay=ay, arrowhead=0, arrowwidth=1.5,
                           xanchor="right" if ax < 0 else "left",
                           yanchor="bottom" if ay < 0 else "top",

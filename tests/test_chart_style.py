@@ -416,6 +416,26 @@ def test_end_labels_point_away_from_each_other():
     assert len(set(three)) == 3
 
 
+def test_end_labels_point_inwards_from_the_edges():
+    """A label is not drawn out of the chart: from the outer quarter of the view it points
+    inwards, and near the top or bottom all labels on that side stack towards the middle."""
+    from charts.playground import end_label_offsets
+
+    bounds = ((-1.0, 1.0), (-1.0, 1.0))
+    # two runs ending at the right edge (rank alone would send one of them right, out of view)
+    right = end_label_offsets(np.array([[0.9, 0.0], [0.95, 0.0]]), bounds)
+    assert all(ax < 0 for ax, _ in right) and len(set(right)) == 2
+    left = end_label_offsets(np.array([[-0.9, 0.0], [-0.95, 0.0]]), bounds)
+    assert all(ax > 0 for ax, _ in left) and len(set(left)) == 2
+    top = end_label_offsets(np.array([[0.0, 0.95]] * 3), bounds)  # ay > 0: downwards
+    assert all(ay > 0 for _, ay in top) and len(set(top)) == 3
+    bottom = end_label_offsets(np.array([[0.0, -0.95]] * 3), bounds)
+    assert all(ay < 0 for _, ay in bottom) and len(set(bottom)) == 3
+    # in the middle, the rank rule stays (labels of runs ending together point apart)
+    middle = end_label_offsets(np.zeros((2, 2)), bounds)
+    assert middle[0][0] * middle[1][0] < 0
+
+
 def simulate_screenshots(prefix: str, *images: str) -> None:
     """Write ``{prefix}-{protanopia,deuteranopia,tritanopia}.png``: the images stacked and seen
     with each deficiency (the docs/colour-vision-*.png files were made so, from the Playground's
