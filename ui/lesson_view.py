@@ -61,8 +61,6 @@ main:focus, main:focus-visible { outline: none !important; }
   { font-size: BODYpx !important; line-height: 1.4 !important; }
 h1 { font-size: 2.4rem !important; padding: 0.2rem 0 !important; }
 h2 { font-size: 2rem !important; padding: 0.2rem 0 0.4rem !important; }
-[data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] p[class|="lrl-chart"])
-  { position: absolute !important; }
 .st-key-lrl-slide-nav { position: fixed; left: 0; right: 0; bottom: 0; z-index: 999989;
   padding: 0.45rem 2vw; background: NAVBG; border-top: 1px solid rgba(128, 128, 128, 0.45); }
 </style>

@@ -157,6 +157,11 @@ def smaller_rates_note(key: str, rates, sgd_rates) -> str | None:
 SR_ONLY = ("position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;"
            "clip:rect(0,0,0,0);white-space:nowrap;border:0")
 
+# The hidden text's element container is taken out of the layout too, so that the page's gap
+# between elements does not leave a blank band under every chart.
+OUT_OF_FLOW = ('<style>[data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] '
+               'p[class|="lrl-chart"]) { position: absolute !important; }</style>')
+
 
 def chart_text(sentence: str, visible: bool = False) -> None:
     """A chart's text alternative (a sentence from charts.describe), put right after the chart:
@@ -164,7 +169,7 @@ def chart_text(sentence: str, visible: bool = False) -> None:
     if visible:
         st.caption(sentence)
         return
-    st.markdown(f'<p class="lrl-chart-text" style="{SR_ONLY}">{html.escape(sentence)}</p>',
+    st.markdown(f'{OUT_OF_FLOW}<p class="lrl-chart-text" style="{SR_ONLY}">{html.escape(sentence)}</p>',
                 unsafe_allow_html=True)
 
 
