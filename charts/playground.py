@@ -237,6 +237,32 @@ WIDE_CONTROLS = (dict(x=0.0, y=-0.2), dict(x=0.2, len=0.8, y=-0.14), 120)
 NARROW_CONTROLS = (dict(x=0.0, y=-0.1), dict(x=0.0, len=1.0, y=-0.2), 170)
 
 
+# On a projector (every text 20 px) Play/Pause take the chart's first ~40 %: the slider starts after.
+PROJECTOR_SLIDER = dict(x=0.42, len=0.58)
+
+
+def for_projector(spec: dict) -> dict:
+    """A copy of a :func:`trajectory_spec` for presenter mode: the legend keeps only the
+    minima and the start, since each run is named by the label at its path's end (and by the
+    loss chart beside it) and at 20 px the runs' legend rows took half the chart's height from
+    the surface; the step slider starts after the larger Play/Pause buttons, which covered
+    its start, with its "step N" at its right end. Lists of numbers are shared, not copied.
+
+    >>> spec = {"data": [{"name": "minima"}, {"name": "lr = 0.1", "legendrank": 100}],
+    ...         "layout": {"sliders": [{"x": 0.2, "len": 0.8}]}}
+    >>> out = for_projector(spec)
+    >>> [t.get("showlegend", True) for t in out["data"]], out["layout"]["sliders"][0]["x"]
+    ([True, False], 0.42)
+    """
+    data = [{**t, "showlegend": False} if t.get("legendrank", 0) >= 100 else t for t in spec["data"]]
+    layout = dict(spec["layout"])
+    if layout.get("sliders"):
+        first = layout["sliders"][0]
+        value = {**first.get("currentvalue", {}), "xanchor": "right"}  # "step N" clear of the x title
+        layout["sliders"] = [{**first, **PROJECTOR_SLIDER, "currentvalue": value}, *layout["sliders"][1:]]
+    return {**spec, "data": data, "layout": layout}
+
+
 def trajectory_spec(surface: Surface, sweep: Sweep, height: int = 640,
                     labels: list[str] | None = None, dark: bool = False,
                     narrow: bool = False) -> dict:

@@ -21,7 +21,7 @@ import streamlit.components.v1 as components
 
 from charts import describe
 from charts.networks import finetune_figure
-from charts.playground import loss_spec, trajectory_spec
+from charts.playground import for_projector, loss_spec, trajectory_spec
 from charts.rate_sweep import rate_sweep_figure
 from charts.ready import ReadyFigure, larger_text
 from charts.votes import votes_spec
@@ -116,7 +116,9 @@ def _experiment_specs(key: str, labels: tuple[str, ...], height: int, text_px: i
     specs = (trajectory_spec(surface, sweep, height, list(labels)), loss_spec(surface, sweep, list(labels)))
     if text_px is None:
         return specs
-    return tuple(larger_text(spec, text_px, height) for spec in specs)
+    trajectory, loss = specs
+    return (larger_text(for_projector(trajectory), text_px, height),
+            larger_text(loss, text_px, height))
 
 
 def experiment_figures(scene: Scene, labels: list[str], height: int,
