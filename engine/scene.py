@@ -112,6 +112,14 @@ def build_surface(name: str, params=(), formula: str = "", box=None) -> surfaces
     """A named surface with ``params``, or your own (``name == "custom"``) from formula and box."""
     if name == CUSTOM:
         return custom_surface(formula, box)
+    return named_surface(name, tuple(sorted(dict(params).items())))
+
+
+@lru_cache(maxsize=256)
+def named_surface(name: str, params: tuple) -> surfaces.Surface:
+    """``surfaces.get(name, **params)``, one immutable Surface per (name, params): building one
+    puts its parameters on the JAX device, an eager dispatch that cost every Playground rerun
+    ~3 % of its server CPU. Raises ValueError for bad parameters (not cached)."""
     return surfaces.get(name, **dict(params))
 
 

@@ -48,6 +48,7 @@ from engine.scene import (
     SURFACE_PARAMS,
     Scene,
 )
+from engine.scene import build_surface as surface_of
 
 LESSON_DIR = Path(__file__).resolve().parent
 BLOCK_KINDS = ("experiment", "expect", "predict", "quiz")
@@ -125,7 +126,7 @@ class RateSweepSpec:
         return rate / r, rate * r
 
     def build_surface(self) -> surfaces.Surface:
-        return surfaces.get(self.surface, **dict(self.params))
+        return surface_of(self.surface, self.params)
 
 
 Spec = Scene | FineTuneSpec | RateSweepSpec

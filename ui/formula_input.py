@@ -25,7 +25,7 @@ from engine import formula as formulas
 from engine import surfaces
 from engine.formula import FormulaError, check_bounds
 from engine.grid import loss_grid
-from engine.scene import BOX_KEYS, CUSTOM, fmt, markdown_text
+from engine.scene import BOX_KEYS, CUSTOM, fmt, markdown_text, named_surface
 from engine.scene import custom_surface as build_custom
 
 CUSTOM_TITLE = "Your own formula f(x, y)"
@@ -46,7 +46,7 @@ MINIMA_NOTE = (
 
 def surface_title(name: str) -> str:
     """A surface picker's label for a surface name (``custom``: your own formula)."""
-    return CUSTOM_TITLE if name == CUSTOM else surfaces.get(name).title
+    return CUSTOM_TITLE if name == CUSTOM else named_surface(name, ()).title
 
 
 def surface_names() -> list[str]:

@@ -22,8 +22,10 @@ from engine.scene import (
     STEPS_MIN,
     SURFACE_PARAMS,
     Scene,
+    build_surface,
     default_params,
     fmt,
+    named_surface,
     scene_from_query,
     scene_to_query,
 )
@@ -93,7 +95,7 @@ def _surface_changed() -> None:
     if name == CUSTOM:
         st.session_state.pop("custom_start_for", None)  # controls() puts the start at its own
         return
-    surface = surfaces.get(name)
+    surface = named_surface(name, ())
     for key, value in default_params(name):
         st.session_state[f"p_{name}_{key}"] = value
     st.session_state["x0"], st.session_state["y0"] = surface.start
@@ -155,7 +157,7 @@ def controls() -> Controls:
                 ss[key] = p.default
             params.append((p.key, float(st.number_input(p.label, p.lo, p.hi, key=key,
                                                         help=p.help, format="%.4g"))))
-        surface = surfaces.get(name, **dict(params))
+        surface = build_surface(name, params)
 
     n = int(st.number_input("How many rates", 1, MAX_RATES, key="n_rates"))
     slots, opts = [], []
