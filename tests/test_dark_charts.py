@@ -179,3 +179,22 @@ def test_finetune_figure_titles_wrap_on_a_phone_only():
     assert [a.text.replace("<br>", " ") for a in narrow.layout.annotations] == wide
     assert all("<br>" in a.text for a in narrow.layout.annotations)
     assert narrow.layout.margin.t > finetune_figure(run).layout.margin.t
+
+
+def test_lesson_experiment_figures_follow_the_page_theme():
+    """A lesson's surface experiment (read or presented) draws its surface and Play/Pause for the
+    page's theme, as the Playground does: they were always the light ones (a pale square and a
+    white slider bar on a dark slide, seen in a dark presenter screenshot)."""
+    from engine.scene import Scene
+    from ui.lesson_view import PRESENTER_CHART_HEIGHT, PRESENTER_CHART_PX, experiment_figures
+
+    scene = Scene(surface="himmelblau", params=(), rates=(0.01, 0.02), steps=50)
+    for size in ((430, None), (PRESENTER_CHART_HEIGHT, PRESENTER_CHART_PX)):
+        light, _ = experiment_figures(scene, ["a", "b"], *size)
+        dark, _ = experiment_figures(scene, ["a", "b"], *size, dark=True)
+        light, dark = light.to_dict(), dark.to_dict()
+        assert luminance(dark["layout"]["updatemenus"][0]["bgcolor"]) < 0.1
+        assert "bgcolor" not in light["layout"]["updatemenus"][0]
+        lum_light = pixel_luminance(image_pixels(light["layout"]["images"][0]["source"]))
+        lum_dark = pixel_luminance(image_pixels(dark["layout"]["images"][0]["source"]))
+        assert lum_dark.max() < 0.5 * lum_light.max()

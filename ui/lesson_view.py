@@ -111,9 +111,10 @@ def cached_spec(spec):
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _experiment_specs(key: str, labels: tuple[str, ...], height: int, text_px: int | None,
-                      _scene: Scene) -> tuple[dict, dict]:
+                      dark: bool, _scene: Scene) -> tuple[dict, dict]:
     surface, sweep, _ = cached_run(_scene)
-    specs = (trajectory_spec(surface, sweep, height, list(labels)), loss_spec(surface, sweep, list(labels)))
+    specs = (trajectory_spec(surface, sweep, height, list(labels), dark=dark),
+             loss_spec(surface, sweep, list(labels)))
     if text_px is None:
         return specs
     trajectory, loss = specs
@@ -122,12 +123,13 @@ def _experiment_specs(key: str, labels: tuple[str, ...], height: int, text_px: i
 
 
 def experiment_figures(scene: Scene, labels: list[str], height: int,
-                       text_px: int | None = None) -> tuple[ReadyFigure, ReadyFigure]:
+                       text_px: int | None = None, dark: bool = False) -> tuple[ReadyFigure, ReadyFigure]:
     """The trajectory and loss figures of a scene, built once per scene (per process) as plain
     specs (charts.ready): a class's reveal reruns every student's page at once. ``text_px``:
-    every text at least that large, and both charts ``height`` tall (presenter mode)."""
+    every text at least that large, and both charts ``height`` tall (presenter mode); ``dark``: the
+    surface and the animation controls drawn for a dark page."""
     return tuple(map(ReadyFigure, _experiment_specs(spec_key(scene), tuple(labels), height, text_px,
-                                                    scene)))
+                                                    bool(dark), scene)))
 
 
 def cached_run(scene: Scene):
@@ -293,11 +295,12 @@ def render_experiment(lesson: Lesson, exp: Experiment, presenting: bool) -> None
     # otherwise), by schedule and peak rate when scheduled (the first rate may be 0)
     labels = [_run_label(scene, i, lr) for i, lr in enumerate(rates)]
     if presenting:
-        trajectory, loss = experiment_figures(scene, labels, PRESENTER_CHART_HEIGHT, PRESENTER_CHART_PX)
+        trajectory, loss = experiment_figures(scene, labels, PRESENTER_CHART_HEIGHT, PRESENTER_CHART_PX,
+                                              dark=dark_page())
         left, right = traj_col, loss_col
     else:
         left, right = st.columns([3, 2])
-        trajectory, loss = experiment_figures(scene, labels, 430)
+        trajectory, loss = experiment_figures(scene, labels, 430, dark=dark_page())
     left.plotly_chart(trajectory, key=_key(lesson, exp.id, "traj"))
     with left:
         chart_text(describe.paths_text_of(surface, sweep, diagnoses, labels))
