@@ -31,8 +31,9 @@ TIMEOUT = 240
 
 
 def chart_texts(at: AppTest) -> list[str]:
-    """The page's chart texts, as a screen reader reads them."""
-    return [html.unescape(re.sub(r"<[^>]+>", "", m.value)) for m in at.markdown if MARK in m.value]
+    """The page's chart texts, as a screen reader reads them (no <style> rules, no tags)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<style>.*?</style>", "", m.value, flags=re.S)))
+            for m in at.markdown if MARK in m.value]
 
 
 def one_per_chart(at: AppTest, where: str) -> list[str]:
