@@ -140,19 +140,6 @@ def test_figures_are_encoded_with_orjson(monkeypatch):
     assert calls and json.loads(text)["data"]
 
 
-def test_the_guard_hands_the_gil_over_every_millisecond():
-    """ui.guard.install sets Python's switch interval to 1 ms (default 5 ms): py-spy showed
-    script threads waiting for the GIL after each message they queue. The latency gain is
-    within the noise of bench_load.py (benchmarks/README.md); the setting is what is tested."""
-    import subprocess
-    import sys
-
-    code = "import sys; from ui import guard; guard.install(); print(sys.getswitchinterval())"
-    out = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent, capture_output=True,
-                         text=True, timeout=120, check=True).stdout.split()
-    assert float(out[-1]) == pytest.approx(0.001)
-
-
 def test_after_a_run_the_collector_no_longer_walks_startup_objects():
     """Streamlit's gc.collect() after every run walked every import-time object (~125 ms per
     rerun); the page freezes them once (ui.heap)."""

@@ -51,13 +51,6 @@ STORM_WINDOW_S = 0.5
 STORM_QUIET_S = 0.2        # in a storm, start once the requests pause this long,
 STORM_MAX_GAP_S = 1.0      # or at the latest this long after the previous start
 POLL_S = 0.02              # how often a deferred start checks whether the stopped run has ended
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A
-# script thread gives it up around every message it queues (a wake-up write to the event
-# loop), and the event loop around every socket call; with several sessions running at
-# once each such hand-back waited up to 5 ms (py-spy under 60 students: 8 % of the samples
-# in that wake-up write). Measured gain: p95 median 2.2 s vs 4.1 s over 4 and 3 runs of 60
-# students, within the runs' spread (benchmarks/README.md). LRLAB_GIL_SWITCH_S overrides it.
-GIL_SWITCH_S = 0.001
 _MARK = "_lrlab_guard_installed"
 _LOG = logging.getLogger("lrlab.guard")
 
@@ -261,7 +254,6 @@ def install() -> bool:
     if getattr(app_session.AppSession, _MARK, False):
         return False
     setattr(app_session.AppSession, _MARK, True)
-    sys.setswitchinterval(float(os.environ.get("LRLAB_GIL_SWITCH_S", GIL_SWITCH_S)))
     _install_rerun_gate(app_session)
     _install_clear_cache_refusal(app_session.AppSession)
     _install_text_frame_refusal()
