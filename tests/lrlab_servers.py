@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -121,14 +122,19 @@ def check_nginx_conf(conf: Path, folder: Path) -> subprocess.CompletedProcess:
 def running_nginx(listen: int, replicas: list[str], folder: Path):
     """nginx in the foreground on ``listen`` in front of ``replicas``; yields its base URL."""
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o777)  # workers run as nobody when started as root
+    folder.chmod(0o777)
     conf = folder / "nginx.conf"
     conf.write_text(render_nginx_conf(listen, replicas, folder))
     checked = check_nginx_conf(conf, folder)
     if checked.returncode != 0:
         raise RuntimeError(f"nginx -t failed:\n{checked.stderr}")
+    # Started as root, nginx runs its workers as nobody, who cannot enter pytest's private
+    # (0700) temporary folders: a response too big for the buffers (the 4.7 MB Plotly bundle,
+    # to a browser that reads slower than the app sends) failed to open its proxy temp file
+    # and was cut short. The workers run as the user who started nginx instead.
+    as_user = " user root;" if os.geteuid() == 0 else ""
     proc = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(folder), "-e",
-                             str(folder / "error.log"), "-g", "daemon off;"],
+                             str(folder / "error.log"), "-g", "daemon off;" + as_user],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{listen}"
     try:
